@@ -1,0 +1,171 @@
+// One function per runc command: flags in, container operations out.
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Context } from "./context";
+import { RuntimeError } from "./errors";
+import { oneId, parseFlags, type FlagSpec } from "./parse";
+import { HELP } from "./help";
+
+export interface Command {
+  flags: FlagSpec;
+  run(ctx: Context, args: import("minimist").ParsedArgs): Promise<number> | number;
+}
+
+const CREATE_FLAGS: FlagSpec = {
+  string: ["bundle", "pid-file", "console-socket", "preserve-fds", "pidfd-socket"],
+  boolean: ["no-pivot", "no-new-keyring", "detach"],
+  alias: { b: "bundle", d: "detach" },
+};
+
+function createOptions(id: string, a: import("minimist").ParsedArgs) {
+  const pf = a["preserve-fds"];
+  const preserveFds = pf === undefined || pf === "" ? 0 : Number(pf);
+  if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`invalid --preserve-fds: ${pf}`);
+  return {
+    id,
+    bundle: a.bundle || undefined,
+    pidFile: a["pid-file"] || undefined,
+    consoleSocket: a["console-socket"] || undefined,
+    noPivot: !!a["no-pivot"],
+    noNewKeyring: !!a["no-new-keyring"],
+    preserveFds,
+    foreground: false,
+  };
+}
+
+export const COMMANDS: Record<string, Command> = {
+  create: {
+    flags: CREATE_FLAGS,
+    async run(ctx, a) {
+      const { create } = await import("../container/create");
+      const c = create(ctx, createOptions(oneId("create", a), a));
+      await c.proc.exited;
+      return 0;
+    },
+  },
+  start: {
+    flags: {},
+    async run(ctx, a) {
+      const { start } = await import("../container/lifecycle");
+      start(ctx, oneId("start", a));
+      return 0;
+    },
+  },
+  run: {
+    flags: CREATE_FLAGS,
+    async run(ctx, a) {
+      const { runContainer } = await import("../container/run");
+      const o = createOptions(oneId("run", a), a);
+      return runContainer(ctx, { ...o, foreground: !a.detach });
+    },
+  },
+  exec: {
+    flags: {
+      string: ["process", "cwd", "env", "user", "additional-gids", "cap", "pid-file", "console-socket", "preserve-fds", "apparmor", "process-label", "cgroup"],
+      boolean: ["tty", "detach", "no-new-privs", "ignore-paused"],
+      alias: { p: "process", e: "env", u: "user", g: "additional-gids", c: "cap", t: "tty", d: "detach" },
+    },
+    async run(ctx, a) {
+      const { exec } = await import("../container/exec");
+      const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+      const pos = a._.map(String);
+      if (!pos.length) throw new RuntimeError("exec: requires the container id");
+      const pf = a["preserve-fds"];
+      const preserveFds = pf === undefined || pf === "" ? 0 : Number(pf);
+      if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`invalid --preserve-fds: ${pf}`);
+      const gids = list(a["additional-gids"]).flatMap((g) => g.split(",")).filter(Boolean).map(Number);
+      if (gids.some((g) => !Number.isInteger(g) || g < 0)) throw new RuntimeError("exec: --additional-gids must be numbers");
+      return exec(ctx, {
+        id: pos[0]!,
+        processFile: a.process || undefined,
+        args: [...pos.slice(1), ...list(a["--"])],
+        cwd: a.cwd || undefined,
+        env: list(a.env),
+        tty: !!a.tty,
+        user: a.user || undefined,
+        additionalGids: gids,
+        caps: list(a.cap),
+        noNewPrivs: !!a["no-new-privs"],
+        detach: !!a.detach,
+        pidFile: a["pid-file"] || undefined,
+        consoleSocket: a["console-socket"] || undefined,
+        preserveFds,
+        ignorePaused: !!a["ignore-paused"],
+        apparmor: a.apparmor || undefined,
+        processLabel: a["process-label"] || undefined,
+      });
+    },
+  },
+  state: {
+    flags: {},
+    async run(ctx, a) {
+      const { load } = await import("../container/lifecycle");
+      const { specState } = await import("../state/status");
+      const { st, status } = load(ctx, oneId("state", a));
+      process.stdout.write(JSON.stringify(specState(st, status), null, 2) + "\n");
+      return 0;
+    },
+  },
+  kill: {
+    flags: { boolean: ["all"], alias: { a: "all" } },
+    async run(ctx, a) {
+      const { kill } = await import("../container/lifecycle");
+      const { parseSignal } = await import("../process/signals");
+      const args = a._.map(String);
+      if (args.length < 1 || args.length > 2) throw new RuntimeError(`kill: requires 1 or 2 arguments (id [signal]), got ${args.length}`);
+      kill(ctx, args[0]!, parseSignal(args[1]), !!a.all);
+      return 0;
+    },
+  },
+  delete: {
+    flags: { boolean: ["force"], alias: { f: "force" } },
+    async run(ctx, a) {
+      const { remove } = await import("../container/lifecycle");
+      const ids = a._.map(String);
+      if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
+      for (const id of ids) remove(ctx, id, !!a.force);
+      return 0;
+    },
+  },
+  list: {
+    flags: { string: ["format"], boolean: ["quiet"], alias: { f: "format", q: "quiet" }, default: { format: "table" } },
+    async run(ctx, a) {
+      const { listContainers } = await import("./list");
+      listContainers(ctx, a.format, !!a.quiet);
+      return 0;
+    },
+  },
+  ps: {
+    flags: { string: ["format"], alias: { f: "format" }, default: { format: "table" } },
+    async run(ctx, a) {
+      const { ps } = await import("./ps");
+      const ids = a._.map(String);
+      if (!ids.length) throw new RuntimeError("ps: requires the container id");
+      return ps(ctx, ids[0]!, a.format, ids.slice(1).concat((a["--"] ?? []).map(String)));
+    },
+  },
+  spec: {
+    flags: { string: ["bundle"], boolean: ["rootless"], alias: { b: "bundle" } },
+    async run(_ctx, a) {
+      const { defaultSpec, renderSpec } = await import("../spec/default");
+      const dir = resolve(a.bundle || ".");
+      const file = join(dir, "config.json");
+      if (existsSync(file)) throw new RuntimeError("File config.json exists. Remove it first");
+      const rootless = a.rootless ? { uid: process.getuid!(), gid: process.getgid!() } : undefined;
+      writeFileSync(file, renderSpec(defaultSpec({ rootless })), { mode: 0o666 });
+      return 0;
+    },
+  },
+  features: {
+    flags: {},
+    async run() {
+      const { runtimeFeatures } = await import("./features");
+      process.stdout.write(JSON.stringify(runtimeFeatures(), null, 2) + "\n");
+      return 0;
+    },
+  },
+};
+
+export function commandHelp(name: string): string {
+  return HELP[name] ?? `dx-runtime ${name}\n`;
+}

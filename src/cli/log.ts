@@ -1,0 +1,49 @@
+// runc-style logging: --log FILE (default stderr) and --log-format text|json. containerd
+// reads the JSON lines' "level" and "msg" to say why a command failed.
+import { appendFileSync } from "node:fs";
+
+export type Level = "debug" | "info" | "warning" | "error";
+
+export interface LogOptions {
+  file?: string;
+  format: "text" | "json";
+  debug: boolean;
+}
+
+export class Logger {
+  constructor(readonly opts: LogOptions) {}
+
+  line(level: Level, msg: string): string {
+    const time = new Date().toISOString();
+    if (this.opts.format === "json") return JSON.stringify({ level, msg, time }) + "\n";
+    return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+  }
+
+  log(level: Level, msg: string): void {
+    if (level === "debug" && !this.opts.debug) return;
+    const text = this.line(level, msg);
+    if (this.opts.file) {
+      try {
+        appendFileSync(this.opts.file, text);
+        return;
+      } catch {}
+    }
+    if (level !== "error") process.stderr.write(text);
+  }
+
+  debug(msg: string): void {
+    this.log("debug", msg);
+  }
+  warn(msg: string): void {
+    this.log("warning", msg);
+  }
+  info(msg: string): void {
+    this.log("info", msg);
+  }
+
+  /** The error line: once on stderr for people, once in the log for engines. */
+  error(msg: string): void {
+    process.stderr.write(`dx-runtime: ${msg}\n`);
+    if (this.opts.file) this.log("error", msg);
+  }
+}

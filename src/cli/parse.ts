@@ -1,0 +1,103 @@
+// Argument parsing in runc's shape: global flags before the command, the command's own
+// flags after it. Go's flag parsing takes -flag and --flag alike, so both are accepted.
+import minimist from "minimist";
+import { RuntimeError } from "./errors";
+
+export interface FlagSpec {
+  string?: string[];
+  boolean?: string[];
+  alias?: Record<string, string>;
+  default?: Record<string, unknown>;
+}
+
+function normalise(argv: string[], known: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    // "-bundle" → "--bundle" (a single-letter "-b" stays short)
+    if (/^-[a-zA-Z][\w-]+(=.*)?$/.test(a)) {
+      const name = a.slice(1).split("=")[0]!;
+      if (known.has(name)) {
+        out.push("-" + a);
+        continue;
+      }
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimist.ParsedArgs {
+  const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), ...Object.keys(spec.alias ?? {}), "help"]);
+  for (const v of Object.values(spec.alias ?? {})) known.add(v);
+  const unknown: string[] = [];
+  const parsed = minimist(normalise(argv, known), {
+    string: spec.string,
+    boolean: [...(spec.boolean ?? []), "help"],
+    alias: { h: "help", ...(spec.alias ?? {}) },
+    default: spec.default as any,
+    "--": true,
+    unknown: (a) => {
+      if (a.startsWith("-") && a !== "-") {
+        unknown.push(a);
+        return false;
+      }
+      return true;
+    },
+  });
+  if (unknown.length) throw new RuntimeError(`${cmd}: flag provided but not defined: ${unknown[0]!.split("=")[0]}`);
+  return parsed;
+}
+
+export interface Globals {
+  root: string;
+  log?: string;
+  logFormat: "text" | "json";
+  debug: boolean;
+  systemdCgroup: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+const GLOBAL_STRING = new Set(["root", "log", "log-format", "criu", "rootless"]);
+const GLOBAL_BOOL = new Set(["debug", "systemd-cgroup", "help", "version", "h", "v", "no-subreaper"]);
+
+/** Splits argv into globals, the command name and the command's own arguments. */
+export function parseGlobals(argv: string[], defaultRoot: string): { g: Globals; cmd?: string; rest: string[] } {
+  const g: Globals = { root: defaultRoot, logFormat: "text", debug: false, systemdCgroup: false, help: false, version: false };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("-") || a === "-") break;
+    const m = /^--?([\w-]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new RuntimeError(`flag provided but not defined: ${a}`);
+    const name = m[1]!;
+    if (GLOBAL_STRING.has(name)) {
+      const v = m[2] ?? argv[++i];
+      if (v === undefined) throw new RuntimeError(`flag needs an argument: --${name}`);
+      if (name === "root") g.root = v;
+      else if (name === "log") g.log = v;
+      else if (name === "log-format") {
+        if (v !== "text" && v !== "json") throw new RuntimeError(`invalid log-format: ${v}`);
+        g.logFormat = v;
+      }
+    } else if (GLOBAL_BOOL.has(name)) {
+      const on = m[2] === undefined ? true : m[2] !== "false";
+      if (name === "debug") g.debug = on;
+      else if (name === "systemd-cgroup") g.systemdCgroup = on;
+      else if (name === "help" || name === "h") g.help = on;
+      else if (name === "version" || name === "v") g.version = on;
+    } else throw new RuntimeError(`flag provided but not defined: -${name}`);
+  }
+  return { g, cmd: argv[i], rest: argv.slice(i + 1) };
+}
+
+export function oneId(cmd: string, args: minimist.ParsedArgs): string {
+  const ids = args._.map(String);
+  if (ids.length !== 1) throw new RuntimeError(`${cmd}: requires exactly 1 argument (the container id), got ${ids.length}`);
+  return ids[0]!;
+}

@@ -1,0 +1,29 @@
+// ps: the container's pids from its cgroup; as a table, the host's ps output filtered to them.
+import type { Context } from "./context";
+import { RuntimeError } from "./errors";
+import { load } from "../container/lifecycle";
+import { loadCgroup } from "../cgroups";
+
+export function ps(ctx: Context, id: string, format: string, psArgs: string[]): number {
+  const { st, status } = load(ctx, id);
+  if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
+  const pids = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths).pids() : [st.pid];
+  if (format === "json") {
+    process.stdout.write(JSON.stringify(pids) + "\n");
+    return 0;
+  }
+  if (format !== "table") throw new RuntimeError(`invalid format option: ${format}`);
+  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])]);
+  if (r.exitCode !== 0) throw new RuntimeError(`ps: ${new TextDecoder().decode(r.stderr).trim()}`);
+  const lines = new TextDecoder().decode(r.stdout).split("\n");
+  const header = lines[0] ?? "";
+  const pidCol = header.trim().split(/\s+/).indexOf("PID");
+  if (pidCol < 0) throw new RuntimeError("ps: could not find the PID column");
+  const want = new Set(pids);
+  process.stdout.write(header + "\n");
+  for (const l of lines.slice(1)) {
+    const f = l.trim().split(/\s+/);
+    if (want.has(Number(f[pidCol]))) process.stdout.write(l + "\n");
+  }
+  return 0;
+}

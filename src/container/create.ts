@@ -1,0 +1,268 @@
+// create: config.json → validated spec → plan → dx-init, and the runtime's side of the
+// conversation (maps, cgroup, hooks, pty), leaving a container blocked on its exec fifo.
+import { existsSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import type { Spec } from "../spec/types";
+import { loadSpec } from "../spec/load";
+import { RuntimeError } from "../cli/errors";
+import type { Context } from "../cli/context";
+import { validateId, type StoredState } from "../state/store";
+import { procStat } from "../state/proc";
+import { hookState } from "../state/status";
+import { createPlan, NS_PROC_NAME } from "./plan";
+import { encodePlan, Msg } from "../native/protocol";
+import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Stub } from "../native/stub";
+import { close, connectUnix, mkfifo, pidfdOpen, pidfdSendSignal, pollIn, sendWithFd } from "../native/libc";
+import { runHooks } from "../hooks/run";
+import { openCgroup, type CgroupManager } from "../cgroups";
+import type { CgroupMountInfo } from "../mounts/plan";
+
+export interface CreateOptions {
+  id: string;
+  bundle?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+  /** `run` in the foreground: the stub stays to reap the init and mirrors its exit status */
+  foreground: boolean;
+}
+
+export interface Created {
+  st: StoredState;
+  stub: Stub;
+  /** the pty master when a terminal was asked for without a console socket (foreground run) */
+  ptyMaster: number;
+  proc: Subprocess;
+}
+
+export const OCI_VERSION = "1.2.0";
+
+export function create(ctx: Context, o: CreateOptions): Created {
+  const id = validateId(o.id);
+  const bundle = resolve(o.bundle || process.cwd());
+  const spec = loadSpec(bundle);
+  const rootfs = resolve(bundle, spec.root!.path);
+  const proc = spec.process!;
+  if (proc.terminal && !o.consoleSocket && !o.foreground)
+    throw new RuntimeError("cannot allocate a tty when detaching without --console-socket");
+  if (!proc.terminal && o.consoleSocket)
+    throw new RuntimeError("--console-socket given but process.terminal is false");
+  if (o.preserveFds < 0 || !Number.isInteger(o.preserveFds)) throw new RuntimeError("--preserve-fds must be a non-negative integer");
+
+  const { store } = ctx;
+  store.claim(id);
+  const release = store.lock(id);
+  const me = procStat(process.pid);
+  const st: StoredState = {
+    ociVersion: OCI_VERSION,
+    id,
+    status: "creating",
+    pid: 0,
+    startTime: 0,
+    bundle,
+    annotations: spec.annotations,
+    creator: { pid: process.pid, startTime: me?.startTime ?? 0 },
+    created: new Date().toISOString(),
+    rootfs,
+    owner: "root",
+    config: spec,
+    systemdCgroup: ctx.g.systemdCgroup,
+  };
+  let cg: CgroupManager | undefined;
+  let stub: Stub | undefined;
+  let initPid = 0;
+  let ptyMaster = -1;
+  try {
+    store.write(st);
+    cg = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
+    cg.create();
+    st.cgroup = { version: cg.version, paths: cg.paths };
+    store.write(st);
+    cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    mkfifo(store.fifo(id), 0o622);
+
+    const ns = spec.linux?.namespaces ?? [];
+    const cgroupMount: CgroupMountInfo = {
+      version: cg.version,
+      paths: mountableCgroupPaths(cg),
+      newNamespace: ns.some((n) => n.type === "cgroup" && !n.path),
+    };
+    const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
+    const plan = createPlan({
+      spec,
+      bundle,
+      rootfs,
+      fifo: store.fifo(id),
+      noPivot: o.noPivot,
+      preserveFds: o.preserveFds,
+      foreground: o.foreground,
+      cgroupMount,
+      seccomp,
+      warn: (m) => ctx.log.warn(m),
+    });
+    stub = launchStub(encodePlan(plan.steps), { stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds });
+
+    const first = recvMessage(stub.ctl);
+    if (!first) throw new RuntimeError("container init exited before reporting its pid");
+    if (first.type === Msg.ERROR) throw stubError(first);
+    if (first.type !== Msg.PID) throw new RuntimeError(`unexpected message ${first.type} from container init`);
+    initPid = pidOf(first);
+    st.pid = initPid;
+    st.startTime = procStat(initPid)?.startTime ?? 0;
+    st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));
+    store.write(st);
+
+    if (plan.ns.created.has("user")) writeIdMaps(initPid, spec);
+    cg.addProcess(initPid);
+    if (proc.oomScoreAdj !== undefined) writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));
+
+    const state = hookState(st, "creating");
+    runHooks("prestart", spec.hooks?.prestart, state);
+    runHooks("createRuntime", spec.hooks?.createRuntime, state);
+    sendGo(stub.ctl, state);
+
+    for (;;) {
+      const m = recvMessage(stub.ctl);
+      if (!m) throw new RuntimeError("container init exited unexpectedly during setup");
+      if (m.type === Msg.ERROR) throw stubError(m);
+      if (m.type === Msg.PTY) {
+        if (o.consoleSocket) {
+          sendToConsoleSocket(o.consoleSocket, m.fd);
+          close(m.fd);
+        } else ptyMaster = m.fd;
+        continue;
+      }
+      if (m.type === Msg.SECCOMP_FD) {
+        sendSeccompListener(spec, m.fd, state);
+        close(m.fd);
+        continue;
+      }
+      if (m.type === Msg.READY) break;
+      throw new RuntimeError(`unexpected message ${m.type} from container init`);
+    }
+
+    st.status = "created";
+    delete st.creator;
+    store.write(st);
+    if (o.pidFile) writePidFile(o.pidFile, initPid);
+    release();
+    return { st, stub, ptyMaster, proc: stub.proc };
+  } catch (e) {
+    if (ptyMaster >= 0) close(ptyMaster);
+    undoCreate(ctx, id, initPid, stub, cg);
+    release();
+    if (e instanceof StubError) throw new RuntimeError(e.message);
+    throw e;
+  }
+}
+
+/** v1: one dir per hierarchy, named as the container should see it; v2: the one dir. */
+function mountableCgroupPaths(cg: CgroupManager): Record<string, string> {
+  if (cg.version === 2) return { "": Object.values(cg.paths)[0]! };
+  const out: Record<string, string> = {};
+  for (const [name, dir] of Object.entries(cg.paths)) {
+    if (!name) continue;
+    out[name] = dir;
+  }
+  return out;
+}
+
+function compileSeccompLazy(spec: Spec, ctx: Context) {
+  // libseccomp is loaded only for configs that ask for a filter.
+  const { compileSeccomp } = require("../seccomp") as typeof import("../seccomp");
+  return compileSeccomp(spec.linux!.seccomp!, (m) => ctx.log.warn(m));
+}
+
+function writeIdMaps(pid: number, spec: Spec): void {
+  const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
+    (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join("\n") + "\n";
+  const uid = spec.linux?.uidMappings;
+  const gid = spec.linux?.gidMappings;
+  if (!uid?.length || !gid?.length) throw new RuntimeError("config.json: a new user namespace needs uidMappings and gidMappings");
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, fmt(uid));
+    writeFileSync(`/proc/${pid}/gid_map`, fmt(gid));
+  } catch (e: any) {
+    throw new RuntimeError(`write id mappings of ${pid}: ${e.code === "EINVAL" ? "invalid argument (overlapping or out-of-range mappings)" : e.message}`);
+  }
+}
+
+function sendToConsoleSocket(path: string, fd: number): void {
+  const sock = connectUnix(path);
+  try {
+    sendWithFd(sock, new TextEncoder().encode("/dev/ptmx"), fd);
+  } finally {
+    close(sock);
+  }
+}
+
+/** NOTIFY: the listener goes to the agent at listenerPath with the container state, as the spec says. */
+function sendSeccompListener(spec: Spec, fd: number, stateJson: string): void {
+  const path = spec.linux?.seccomp?.listenerPath;
+  if (!path) return;
+  const st = JSON.parse(stateJson);
+  const msg = JSON.stringify({
+    ociVersion: st.ociVersion,
+    fds: ["seccompFd"],
+    pid: st.pid,
+    metadata: spec.linux?.seccomp?.listenerMetadata ?? "",
+    state: st,
+  });
+  const sock = connectUnix(path);
+  try {
+    sendWithFd(sock, new TextEncoder().encode(msg), fd);
+  } finally {
+    close(sock);
+  }
+}
+
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${process.pid}.pid.tmp`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+/** Kills what a failed create started and removes every trace of it. */
+export function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined): void {
+  if (initPid) killAndWait(initPid);
+  if (stub) {
+    try {
+      stub.proc.kill(9);
+    } catch {}
+    closeStub(stub);
+  }
+  if (cg) {
+    try {
+      for (const p of cg.pids()) killAndWait(p);
+      cg.destroy();
+    } catch (e: any) {
+      ctx.log.warn(`remove cgroup: ${e.message}`);
+    }
+  }
+  try {
+    if (existsSync(ctx.store.fifo(id))) unlinkSync(ctx.store.fifo(id));
+  } catch {}
+  ctx.store.remove(id);
+}
+
+/** SIGKILL through a pidfd (so a recycled pid is never hit) and wait until it is gone. */
+export function killAndWait(pid: number, timeoutMs = 5000): void {
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch {
+    return;
+  }
+  try {
+    try {
+      pidfdSendSignal(fd, 9);
+    } catch {}
+    pollIn(fd, timeoutMs);
+  } finally {
+    close(fd);
+  }
+}

@@ -1,0 +1,175 @@
+// exec: a new process in a running container. The stub joins every namespace of the
+// container's init (user first), the runtime puts it in the container's cgroup, and the
+// process gets the same confinement as the init unless the flags say otherwise.
+import { readFileSync } from "node:fs";
+import type { Process, Spec } from "../spec/types";
+import { RuntimeError } from "../cli/errors";
+import type { Context } from "../cli/context";
+import { load } from "./lifecycle";
+import { execPlan } from "./plan";
+import { encodePlan, Msg } from "../native/protocol";
+import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError } from "../native/stub";
+import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc";
+import { loadCgroup } from "../cgroups";
+import { procStat } from "../state/proc";
+import { hookState } from "../state/status";
+import { writePidFile } from "./create";
+import { relayPty } from "./tty";
+
+export interface ExecOptions {
+  id: string;
+  processFile?: string;
+  args: string[];
+  cwd?: string;
+  env: string[];
+  tty: boolean;
+  user?: string;
+  additionalGids: number[];
+  caps: string[];
+  noNewPrivs: boolean;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  ignorePaused: boolean;
+  apparmor?: string;
+  processLabel?: string;
+}
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+const SIGNUM: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28 };
+
+/** The process to run: a --process file as given, or the container's own process changed by the flags. */
+export function execProcess(base: Process | undefined, o: ExecOptions): Process {
+  if (o.processFile) {
+    let text: string;
+    try {
+      text = o.processFile === "-" ? readFileSync(0, "utf8") : readFileSync(o.processFile, "utf8");
+    } catch (e: any) {
+      throw new RuntimeError(`read process file ${o.processFile}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`);
+    }
+    let p: Process;
+    try {
+      p = JSON.parse(text);
+    } catch (e: any) {
+      throw new RuntimeError(`process file ${o.processFile}: invalid JSON: ${e.message}`);
+    }
+    if (!p || typeof p !== "object" || !Array.isArray(p.args) || !p.args.length)
+      throw new RuntimeError(`process file ${o.processFile}: args must be a non-empty array`);
+    if (typeof p.cwd !== "string" || !p.cwd.startsWith("/")) throw new RuntimeError(`process file ${o.processFile}: cwd must be an absolute path`);
+    return p;
+  }
+  if (!o.args.length) throw new RuntimeError("exec: the command to run is missing (exec ID -- CMD [ARGS...] or --process FILE)");
+  const p: Process = structuredClone(base ?? { cwd: "/" }) as Process;
+  p.args = o.args;
+  p.terminal = o.tty;
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.env.length) {
+    const env = new Map<string, string>();
+    for (const e of [...(p.env ?? []), ...o.env]) env.set(e.split("=")[0]!, e);
+    p.env = [...env.values()];
+  }
+  if (o.user) {
+    const [u, g] = o.user.split(":");
+    const uid = Number(u);
+    if (!Number.isInteger(uid) || uid < 0) throw new RuntimeError(`exec: --user must be uid[:gid], got ${o.user}`);
+    const gid = g === undefined ? 0 : Number(g);
+    if (!Number.isInteger(gid) || gid < 0) throw new RuntimeError(`exec: --user must be uid[:gid], got ${o.user}`);
+    p.user = { ...(p.user ?? {}), uid, gid };
+  }
+  if (o.additionalGids.length) p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: o.additionalGids };
+  if (o.caps.length && p.capabilities) {
+    for (const set of ["bounding", "effective", "permitted", "ambient", "inheritable"] as const) {
+      if (set === "inheritable" && !p.capabilities.inheritable) continue;
+      const have = new Set(p.capabilities[set] ?? []);
+      for (const c of o.caps) have.add(c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+      p.capabilities[set] = [...have];
+    }
+  }
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
+  return p;
+}
+
+export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
+  const { st, status } = load(ctx, o.id);
+  if (status === "stopped") throw new RuntimeError(`cannot exec in a stopped container`);
+  if (status === "paused" && !o.ignorePaused) throw new RuntimeError(`cannot exec in a paused container (use --ignore-paused to override)`);
+  if (status === "creating") throw new RuntimeError(`cannot exec in a container that is still being created`);
+  const spec = st.config as Spec;
+  const proc = execProcess(spec.process, o);
+  if (proc.terminal && !o.consoleSocket && o.detach) throw new RuntimeError("cannot allocate a tty when detaching without --console-socket");
+  if (!proc.terminal && o.consoleSocket) throw new RuntimeError("--console-socket given but the process has no terminal");
+
+  // Join by the init's /proc entries, and only after checking the pid is still the init.
+  const join = new Map<string, string>();
+  for (const [type, path] of Object.entries(st.namespaces ?? {})) join.set(type, path);
+  if (procStat(st.pid)?.startTime !== st.startTime) throw new RuntimeError(`container ${o.id} is not running`);
+
+  const seccomp = spec.linux?.seccomp
+    ? (require("../seccomp") as typeof import("../seccomp")).compileSeccomp(spec.linux.seccomp, (m) => ctx.log.warn(m))
+    : undefined;
+  const steps = execPlan({
+    proc,
+    join,
+    preserveFds: o.preserveFds,
+    detach: o.detach,
+    seccomp,
+    rootfsForHome: st.rootfs || null,
+    warn: (m) => ctx.log.warn(m),
+  });
+  const stub = launchStub(encodePlan(steps), { stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds });
+  let pid = 0;
+  let ptyMaster = -1;
+  try {
+    const first = recvMessage(stub.ctl);
+    if (!first) throw new RuntimeError("exec: the process exited before reporting its pid");
+    if (first.type === Msg.ERROR) throw new RuntimeError(`exec: ${stubError(first).message}`);
+    pid = pidOf(first);
+    if (st.cgroup) loadCgroup(st.cgroup.version, st.cgroup.paths).addProcess(pid);
+    sendGo(stub.ctl, hookState(st, "running"));
+    for (;;) {
+      const m = recvMessage(stub.ctl);
+      if (!m) break; // closed on execve: the process runs
+      if (m.type === Msg.ERROR) throw new RuntimeError(`exec failed: ${stubError(m).message}`);
+      if (m.type === Msg.PTY) {
+        if (o.consoleSocket) {
+          const sock = connectUnix(o.consoleSocket);
+          try {
+            sendWithFd(sock, new TextEncoder().encode("/dev/ptmx"), m.fd);
+          } finally {
+            close(sock);
+          }
+          close(m.fd);
+        } else ptyMaster = m.fd;
+      }
+    }
+  } catch (e) {
+    if (pid) killPid(pid, 9);
+    try {
+      stub.proc.kill(9);
+    } catch {}
+    closeStub(stub);
+    if (ptyMaster >= 0) close(ptyMaster);
+    throw e;
+  }
+  if (o.pidFile) writePidFile(o.pidFile, pid);
+  if (o.detach) {
+    await stub.proc.exited;
+    closeStub(stub);
+    return 0;
+  }
+  const handlers: [string, () => void][] = [];
+  for (const s of FORWARDED) {
+    const h = () => void killPid(pid, SIGNUM[s]!);
+    process.on(s, h);
+    handlers.push([s, h]);
+  }
+  const restore = ptyMaster >= 0 ? relayPty(ptyMaster) : undefined;
+  const code = await stub.proc.exited;
+  for (const [s, h] of handlers) process.off(s, h);
+  restore?.();
+  closeStub(stub);
+  return code ?? 1;
+}

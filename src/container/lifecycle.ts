@@ -1,0 +1,145 @@
+// start, kill, delete: the operations on a container that already exists.
+import { existsSync, unlinkSync } from "node:fs";
+import type { Spec } from "../spec/types";
+import { RuntimeError } from "../cli/errors";
+import type { Context } from "../cli/context";
+import { validateId, type StoredState } from "../state/store";
+import { hookState, liveStatus, type Status } from "../state/status";
+import { procStat } from "../state/proc";
+import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, close, pidfdOpen, pidfdSendSignal, pollIn, readFd, tryOpen, strerror } from "../native/libc";
+import { runHooksWarn } from "../hooks/run";
+import { loadCgroup } from "../cgroups";
+import { killAndWait } from "./create";
+
+export function load(ctx: Context, id: string): { st: StoredState; status: Status } {
+  validateId(id);
+  const st = ctx.store.read(id);
+  return { st, status: liveStatus(ctx.store, st) };
+}
+
+/** Opens the exec fifo's read side: the blocked init's open(O_WRONLY) returns, it writes one byte and goes on. */
+export function start(ctx: Context, id: string): StoredState {
+  validateId(id);
+  if (!ctx.store.exists(id)) throw new RuntimeError(`container ${id} does not exist`);
+  return ctx.store.withLock(id, () => {
+    const { st, status } = load(ctx, id);
+    if (status !== "created") {
+      if (status === "stopped") throw new RuntimeError(`cannot start a container that has stopped`);
+      if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
+      throw new RuntimeError(`cannot start a container in the ${status} state`);
+    }
+    const fifo = ctx.store.fifo(id);
+    const fd = tryOpen(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw new RuntimeError(`open exec fifo ${fifo}: ${strerror(-fd)}`);
+    let pidfd = -1;
+    try {
+      pidfd = pidfdOpen(st.pid);
+      for (;;) {
+        if (pollIn(fd, 50)) {
+          const b = readFd(fd, 1);
+          if (b && b.length === 1) break;
+          if (b && b.length === 0) throw new RuntimeError("container init exited before it could be started");
+        }
+        if (pollIn(pidfd, 0)) throw new RuntimeError("container init exited before it could be started");
+      }
+    } finally {
+      close(fd);
+      if (pidfd >= 0) close(pidfd);
+    }
+    try {
+      unlinkSync(fifo);
+    } catch {}
+    st.started = true;
+    st.status = "running";
+    ctx.store.write(st);
+    const spec = st.config as Spec;
+    runHooksWarn("poststart", spec.hooks?.poststart, hookState(st, "running"), (m) => ctx.log.warn(m));
+    return st;
+  });
+}
+
+export function kill(ctx: Context, id: string, sig: number, all: boolean): void {
+  const { st, status } = load(ctx, id);
+  if (status !== "created" && status !== "running" && status !== "paused")
+    throw new RuntimeError(`container ${id} is not running (status ${status})`);
+  if (all && st.cgroup) {
+    const cg = loadCgroup(st.cgroup.version, st.cgroup.paths);
+    // A stopped process cannot act on a signal (bar SIGKILL); runc thaws it the same way.
+    for (const pid of cg.pids()) signalPid(pid, sig, 0);
+    return;
+  }
+  signalPid(st.pid, sig, st.startTime);
+}
+
+/** Signals through a pidfd, having checked that the pid is still the process recorded. */
+function signalPid(pid: number, sig: number, startTime: number): void {
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch {
+    throw new RuntimeError(`container process ${pid} is gone`);
+  }
+  try {
+    if (startTime && procStat(pid)?.startTime !== startTime) throw new RuntimeError(`container process ${pid} is gone`);
+    pidfdSendSignal(fd, sig);
+  } catch (e: any) {
+    if (e instanceof RuntimeError) throw e;
+    throw new RuntimeError(`signal ${sig} to ${pid}: ${e.message}`);
+  } finally {
+    close(fd);
+  }
+}
+
+export function remove(ctx: Context, id: string, force: boolean): void {
+  validateId(id);
+  if (!ctx.store.exists(id)) {
+    if (force) return;
+    throw new RuntimeError(`container ${id} does not exist`);
+  }
+  ctx.store.withLock(id, () => {
+    const { st, status } = load(ctx, id);
+    if ((status === "running" || status === "paused" || status === "creating") && !force)
+      throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+    destroy(ctx, st);
+  });
+}
+
+/** Undoes create: every process of the container, its cgroup, its state; then poststop. */
+export function destroy(ctx: Context, st: StoredState): void {
+  const cg = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths) : undefined;
+  if (cg && st.cgroup?.version === 1) {
+    // Frozen tasks do not die until thawed.
+    try {
+      cg.thaw();
+    } catch {}
+  }
+  if (st.pid && procStat(st.pid)?.startTime === st.startTime) killAndWait(st.pid);
+  if (st.creator && procStat(st.creator.pid)?.startTime === st.creator.startTime) killAndWait(st.creator.pid);
+  if (cg) {
+    try {
+      cg.thaw();
+    } catch {}
+    for (let round = 0; round < 3; round++) {
+      let pids: number[] = [];
+      try {
+        pids = cg.pids();
+      } catch {}
+      if (!pids.length) break;
+      for (const p of pids) killAndWait(p);
+    }
+    try {
+      cg.destroy();
+    } catch (e: any) {
+      ctx.log.warn(`remove cgroup: ${e.message}`);
+    }
+  }
+  const fifo = ctx.store.fifo(st.id);
+  if (existsSync(fifo)) {
+    try {
+      unlinkSync(fifo);
+    } catch {}
+  }
+  ctx.store.remove(st.id);
+  const spec = st.config as Spec;
+  if (st.bundle) runHooksWarn("poststop", spec.hooks?.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
+}

@@ -1,0 +1,323 @@
+// Every decision about a container, made before clone: the result is the ordered list
+// of steps that dx-init executes (native/PROTOCOL.md).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Hook, LinuxNamespace, Process, Spec } from "../spec/types";
+import { CloneMode, Op, type Step } from "../native/protocol";
+import { deviceSteps, rootfsSteps, type CgroupMountInfo } from "../mounts/plan";
+import { MS } from "../mounts/options";
+import { capMask } from "../process/capabilities";
+import { rlimitNumber } from "../process/rlimits";
+import { RuntimeError } from "../cli/errors";
+import type { CompiledSeccomp } from "../seccomp";
+
+export const CLONE_FLAG: Record<string, number> = {
+  mount: 0x00020000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  user: 0x10000000,
+  pid: 0x20000000,
+  network: 0x40000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+};
+
+/** setns order: the user namespace first (it grants the rights for the rest), mount last (it changes what paths mean). */
+const JOIN_ORDER = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"];
+
+/** /proc/PID/ns/<name> for each spec namespace type. */
+export const NS_PROC_NAME: Record<string, string> = {
+  mount: "mnt",
+  uts: "uts",
+  ipc: "ipc",
+  user: "user",
+  pid: "pid",
+  network: "net",
+  cgroup: "cgroup",
+  time: "time",
+};
+
+const str = (s: string) => ({ str: s });
+const u64 = (n: number | bigint) => ({ u64: n });
+
+export interface NamespacePlan {
+  /** types created new for this container */
+  created: Set<string>;
+  /** types joined, with the path */
+  joined: Map<string, string>;
+}
+
+export function namespacePlan(namespaces: LinuxNamespace[] | undefined): NamespacePlan {
+  const created = new Set<string>();
+  const joined = new Map<string, string>();
+  for (const ns of namespaces ?? []) {
+    if (!(ns.type in CLONE_FLAG)) throw new RuntimeError(`namespace type "${ns.type}" is not supported`);
+    if (created.has(ns.type) || joined.has(ns.type)) throw new RuntimeError(`duplicate namespace type "${ns.type}"`);
+    if (ns.path) joined.set(ns.type, ns.path);
+    else created.add(ns.type);
+  }
+  return { created, joined };
+}
+
+export function hookStep(h: Hook): Step {
+  return {
+    op: Op.HOOK,
+    fields: [u64(h.timeout ?? 0), str(h.path), { strv: h.args ?? [h.path] }, { strv: h.env ?? [] }],
+  };
+}
+
+/** Steps in P: rlimits, then the namespaces to join, then a time namespace, then clone. */
+export function parentSteps(proc: Process | undefined, ns: NamespacePlan, timeOffsets: string | undefined, mode: number, skipCloneFlags = 0): Step[] {
+  const steps: Step[] = [];
+  for (const r of proc?.rlimits ?? []) {
+    const n = rlimitNumber(r.type);
+    if (n === undefined) throw new RuntimeError(`rlimit: unknown type ${JSON.stringify(r.type)}`);
+    if (r.soft > r.hard) throw new RuntimeError(`rlimit ${r.type}: soft limit ${r.soft} exceeds hard limit ${r.hard}`);
+    steps.push({ op: Op.RLIMIT, fields: [u64(n), u64(BigInt(r.soft)), u64(BigInt(r.hard))] });
+  }
+  for (const t of JOIN_ORDER) {
+    const p = ns.joined.get(t);
+    if (p) steps.push({ op: Op.SETNS, fields: [u64(CLONE_FLAG[t]!), str(p)] });
+  }
+  if (ns.created.has("time")) steps.push({ op: Op.TIMENS, fields: [str(timeOffsets ?? "")] });
+  let flags = 0;
+  // A cgroup namespace is unshared by the child once the runtime has put it in its cgroup,
+  // so the namespace's root is the container's cgroup; a time namespace came from TIMENS.
+  for (const t of ns.created) if (t !== "cgroup" && t !== "time") flags |= CLONE_FLAG[t]!;
+  flags &= ~skipCloneFlags;
+  steps.push({ op: Op.CLONE, fields: [u64(flags), u64(mode)] });
+  return steps;
+}
+
+export function timeOffsetsText(spec: Spec): string | undefined {
+  const t = spec.linux?.timeOffsets;
+  if (!t) return undefined;
+  const lines: string[] = [];
+  for (const [clock, v] of Object.entries(t)) {
+    if (!v) continue;
+    lines.push(`${clock} ${v.secs ?? 0} ${v.nanosecs ?? 0}`);
+  }
+  return lines.join("\n");
+}
+
+/** HOME from the image's /etc/passwd, as a login would set it. */
+function homeFor(rootfs: string, uid: number): string {
+  try {
+    for (const line of readFileSync(join(rootfs, "etc/passwd"), "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && Number(f[2]) === uid) return f[5] || "/";
+    }
+  } catch {}
+  return "/";
+}
+
+export function processEnv(proc: Process, rootfs: string | null): string[] {
+  const env = [...(proc.env ?? [])];
+  if (rootfs !== null && !env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeFor(rootfs, proc.user?.uid ?? 0)}`);
+  return env;
+}
+
+function pathVar(env: string[]): string {
+  for (let i = env.length - 1; i >= 0; i--) if (env[i]!.startsWith("PATH=")) return env[i]!.slice(5);
+  return "";
+}
+
+export interface ProcessPlanInput {
+  proc: Process;
+  env: string[];
+  keepFds: number;
+  seccomp?: CompiledSeccomp;
+  warn: (m: string) => void;
+  terminal: boolean;
+  /** whether this process is alone in a fresh session (false for exec without a tty) */
+  setsid: boolean;
+}
+
+/** From the working directory to execve: the part shared by create and exec. */
+export function lookupSteps(inp: ProcessPlanInput): Step[] {
+  const args = inp.proc.args ?? [];
+  if (!args.length) throw new RuntimeError("process.args must not be empty");
+  return [
+    { op: Op.CHDIR, fields: [str(inp.proc.cwd)] },
+    { op: Op.LOOKUP, fields: [str(args[0]!), str(pathVar(inp.env))] },
+  ];
+}
+
+export function credentialSteps(inp: ProcessPlanInput): Step[] {
+  const steps: Step[] = [];
+  const p = inp.proc;
+  const nnp = !!p.noNewPrivileges;
+  // Loading a filter without no_new_privs needs CAP_SYS_ADMIN, which is about to go:
+  // so it is loaded before the capabilities drop and then covers setuid and capset too.
+  if (inp.seccomp && !nnp) steps.push(seccompStep(inp.seccomp));
+  const caps = p.capabilities;
+  if (caps) steps.push({ op: Op.CAPS_BOUNDING, fields: [u64(capMask(caps.bounding, inp.warn))] });
+  const u = p.user ?? {};
+  const groups = u.additionalGids ?? [];
+  steps.push({
+    op: Op.IDENTITY,
+    fields: [u64(u.uid ?? 0), u64(u.gid ?? 0), u64(1), u64(groups.length), ...groups.map((g) => u64(g))],
+  });
+  if (caps) {
+    const permitted = capMask(caps.permitted, inp.warn);
+    const inheritable = capMask(caps.inheritable, inp.warn);
+    // The kernel raises an ambient cap only if it is permitted and inheritable; runc
+    // carries on past the ones it cannot raise, so they are left out here, not fatal.
+    const ambient = capMask(caps.ambient, inp.warn) & permitted & inheritable;
+    steps.push({
+      op: Op.CAPS,
+      fields: [u64(capMask(caps.effective, inp.warn)), u64(permitted), u64(inheritable), u64(ambient)],
+    });
+  }
+  if (nnp) steps.push({ op: Op.NO_NEW_PRIVS, fields: [] });
+  if (inp.seccomp && nnp) steps.push(seccompStep(inp.seccomp));
+  return steps;
+}
+
+function seccompStep(s: CompiledSeccomp): Step {
+  return { op: Op.SECCOMP, fields: [u64(s.flags), { bytes: s.bpf }] };
+}
+
+export function execStep(inp: ProcessPlanInput): Step {
+  return { op: Op.EXEC, fields: [u64(inp.keepFds), { strv: inp.proc.args ?? [] }, { strv: inp.env }] };
+}
+
+const PROPAGATION: Record<string, number> = {
+  shared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE | MS.REC,
+  private: MS.PRIVATE | MS.REC,
+  unbindable: MS.UNBINDABLE | MS.REC,
+};
+
+export interface CreatePlanInput {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  fifo: string;
+  noPivot: boolean;
+  preserveFds: number;
+  foreground: boolean;
+  cgroupMount?: CgroupMountInfo;
+  seccomp?: CompiledSeccomp;
+  warn: (m: string) => void;
+}
+
+export interface CreatePlan {
+  steps: Step[];
+  ns: NamespacePlan;
+}
+
+export function createPlan(inp: CreatePlanInput): CreatePlan {
+  const { spec } = inp;
+  const proc = spec.process;
+  if (!proc) throw new RuntimeError("config.json: process is required to create a container");
+  const linux = spec.linux ?? {};
+  const ns = namespacePlan(linux.namespaces);
+  if (!ns.created.has("mount") && !ns.joined.has("mount"))
+    throw new RuntimeError("config.json: a mount namespace is required (linux.namespaces has no \"mount\")");
+  if ((spec.hostname || spec.domainname) && !ns.created.has("uts") && !ns.joined.has("uts"))
+    throw new RuntimeError("config.json: hostname/domainname need a new uts namespace");
+  const userns = ns.created.has("user") || ns.joined.has("user");
+  const terminal = !!proc.terminal;
+  const env = processEnv(proc, inp.rootfs);
+  const pinp: ProcessPlanInput = {
+    proc,
+    env,
+    keepFds: 3 + inp.preserveFds,
+    seccomp: inp.seccomp,
+    warn: inp.warn,
+    terminal,
+    setsid: true,
+  };
+
+  const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH);
+  steps.push({ op: Op.WAIT_GO, fields: [] });
+  if (ns.created.has("user")) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
+  if (ns.created.has("cgroup")) steps.push({ op: Op.UNSHARE, fields: [u64(CLONE_FLAG.cgroup!)] });
+  steps.push({ op: Op.SETSID, fields: [] });
+  steps.push({ op: Op.FIFO_OPEN, fields: [str(inp.fifo)] });
+
+  const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] : 0;
+  if (linux.rootfsPropagation && prop === undefined)
+    throw new RuntimeError(`config.json: rootfsPropagation "${linux.rootfsPropagation}" is not valid`);
+  const rinput = {
+    bundle: inp.bundle,
+    rootfs: inp.rootfs,
+    mounts: spec.mounts ?? [],
+    devices: linux.devices ?? [],
+    userns,
+    terminal,
+    cgroup: inp.cgroupMount,
+  };
+  steps.push(...rootfsSteps(rinput, prop ?? 0));
+  steps.push(...deviceSteps(rinput));
+  for (const h of spec.hooks?.createContainer ?? []) steps.push(hookStep(h));
+  steps.push({ op: Op.PIVOT, fields: [u64(inp.noPivot ? 1 : 0)] });
+  if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });
+
+  if (terminal) {
+    const size = proc.consoleSize;
+    steps.push({ op: Op.CONSOLE, fields: [u64(size?.height ?? 0), u64(size?.width ?? 0)] });
+  }
+  if (spec.hostname) steps.push({ op: Op.HOSTNAME, fields: [str(spec.hostname)] });
+  if (spec.domainname) steps.push({ op: Op.DOMAINNAME, fields: [str(spec.domainname)] });
+  for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
+    if (k.includes("/") || k.includes("..")) throw new RuntimeError(`sysctl ${JSON.stringify(k)}: invalid name`);
+    steps.push({ op: Op.SYSCTL, fields: [str(`/proc/sys/${k.replaceAll(".", "/")}`), str(v)] });
+  }
+  for (const p of linux.readonlyPaths ?? []) steps.push({ op: Op.READONLY, fields: [str(p)] });
+  for (const p of linux.maskedPaths ?? []) steps.push({ op: Op.MASK, fields: [str(p)] });
+  if (spec.root?.readonly) steps.push({ op: Op.ROOT_RO, fields: [] });
+  if (proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(proc.user.umask)] });
+  else steps.push({ op: Op.UMASK, fields: [u64(0o022)] });
+  steps.push(...lookupSteps(pinp));
+  steps.push({ op: Op.READY, fields: [] });
+  steps.push({ op: Op.FIFO_WAIT, fields: [] });
+  for (const h of spec.hooks?.startContainer ?? []) steps.push(hookStep(h));
+  steps.push(...credentialSteps(pinp));
+  steps.push(execStep(pinp));
+  return { steps, ns };
+}
+
+export interface ExecPlanInput {
+  proc: Process;
+  /** the container init's namespaces to join, by spec type → /proc/PID/ns path */
+  join: Map<string, string>;
+  preserveFds: number;
+  detach: boolean;
+  seccomp?: CompiledSeccomp;
+  rootfsForHome: string | null;
+  warn: (m: string) => void;
+}
+
+/** exec: join the init's namespaces, then only the process half of create. */
+export function execPlan(inp: ExecPlanInput): Step[] {
+  const ns: NamespacePlan = { created: new Set(), joined: inp.join };
+  const env = processEnv(inp.proc, inp.rootfsForHome);
+  const terminal = !!inp.proc.terminal;
+  const pinp: ProcessPlanInput = {
+    proc: inp.proc,
+    env,
+    keepFds: 3 + inp.preserveFds,
+    seccomp: inp.seccomp,
+    warn: inp.warn,
+    terminal,
+    setsid: terminal,
+  };
+  const steps = parentSteps(inp.proc, ns, undefined, inp.detach ? CloneMode.DETACH : CloneMode.WAIT);
+  steps.push({ op: Op.WAIT_GO, fields: [] });
+  if (terminal) {
+    steps.push({ op: Op.SETSID, fields: [] });
+    const size = inp.proc.consoleSize;
+    steps.push({ op: Op.CONSOLE, fields: [u64(size?.height ?? 0), u64(size?.width ?? 0)] });
+  }
+  if (inp.proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(inp.proc.user.umask)] });
+  steps.push(...lookupSteps(pinp));
+  steps.push(...credentialSteps(pinp));
+  steps.push(execStep(pinp));
+  return steps;
+}
+
+export function hasFile(p: string): boolean {
+  return existsSync(p);
+}

@@ -1,0 +1,43 @@
+// dx-runtime: runc's command line over the OCI runtime-spec operations.
+import { parseGlobals, parseFlags } from "./cli/parse";
+import { Logger } from "./cli/log";
+import { Store, DEFAULT_ROOT } from "./state/store";
+import { RuntimeError } from "./cli/errors";
+import { COMMANDS, commandHelp } from "./cli/commands";
+import { USAGE } from "./cli/help";
+import pkg from "../package.json" with { type: "json" };
+
+async function main(argv: string[]): Promise<number> {
+  let log = new Logger({ format: "text", debug: false });
+  try {
+    const { g, cmd, rest } = parseGlobals(argv, DEFAULT_ROOT);
+    log = new Logger({ file: g.log, format: g.logFormat, debug: g.debug });
+    if (g.version) {
+      process.stdout.write(`dx-runtime version ${pkg.version}\nspec: 1.2.0\n`);
+      return 0;
+    }
+    if (g.help || !cmd || cmd === "help") {
+      const topic = cmd === "help" ? rest[0] : undefined;
+      process.stdout.write(topic && COMMANDS[topic] ? commandHelp(topic) : USAGE);
+      return 0;
+    }
+    const c = COMMANDS[cmd];
+    if (!c) throw new RuntimeError(`No help topic for '${cmd}'`);
+    const args = parseFlags(cmd, rest, c.flags);
+    if (args.help) {
+      process.stdout.write(commandHelp(cmd));
+      return 0;
+    }
+    const ctx = { g, log, store: new Store(g.root) };
+    return await c.run(ctx, args);
+  } catch (e: any) {
+    const msg = e instanceof RuntimeError ? e.message : e?.message ? String(e.message) : String(e);
+    log.error(msg.split("\n")[0]!);
+    if (!(e instanceof RuntimeError)) log.debug(String(e?.stack ?? e));
+    return e instanceof RuntimeError ? e.exitCode : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

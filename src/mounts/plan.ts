@@ -1,0 +1,200 @@
+// The rootfs half of the plan: every mount, device node and link, in the order the
+// config gives them, with targets resolved inside the rootfs by the stub.
+import { statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { MountHow, Op, type Step } from "../native/protocol";
+import { MS, parseMountOptions } from "./options";
+
+export interface SpecMount {
+  destination: string;
+  source?: string;
+  type?: string;
+  options?: string[];
+}
+
+export interface SpecDevice {
+  type: string;
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface CgroupMountInfo {
+  version: 1 | 2;
+  /** hierarchy name (as it should appear under the mount point) → host dir of the container's cgroup */
+  paths: Record<string, string>;
+  newNamespace: boolean;
+}
+
+export interface RootfsInput {
+  bundle: string;
+  rootfs: string;
+  mounts: SpecMount[];
+  devices: SpecDevice[];
+  userns: boolean;
+  terminal: boolean;
+  cgroup?: CgroupMountInfo;
+}
+
+const str = (s: string) => ({ str: s });
+const u64 = (n: number) => ({ u64: n });
+
+function mount(source: string, target: string, fstype: string, flags: number, data: string, how: number): Step {
+  return { op: Op.MOUNT, fields: [u64(flags), u64(how), str(source), str(target), str(fstype), str(data)] };
+}
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n) | ((ma & ~0xfffn) << 32n);
+}
+
+/** Where the config puts its own /dev, if anywhere: decides whether default nodes are made. */
+function devIsHostBind(mounts: SpecMount[]): boolean {
+  return mounts.some((m) => clean(m.destination) === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
+}
+
+function clean(p: string): string {
+  const r = resolve("/", p);
+  return r;
+}
+
+const DEFAULT_DEVICES: SpecDevice[] = [
+  { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666 },
+  { type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666 },
+  { type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666 },
+  { type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666 },
+  { type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666 },
+  { type: "c", path: "/dev/random", major: 1, minor: 8, fileMode: 0o666 },
+];
+
+const DEV_LINKS: [string, string][] = [
+  ["/proc/self/fd", "/dev/fd"],
+  ["/proc/self/fd/0", "/dev/stdin"],
+  ["/proc/self/fd/1", "/dev/stdout"],
+  ["/proc/self/fd/2", "/dev/stderr"],
+  ["pts/ptmx", "/dev/ptmx"],
+];
+
+const S_IFMT = 0o170000;
+const TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
+export class MountError extends Error {}
+
+/** Steps from "make / a slave" up to (not including) the pivot. */
+export function rootfsSteps(inp: RootfsInput, rootPropagation: number): Step[] {
+  const steps: Step[] = [];
+  steps.push(mount("", "/", "", rootPropagation || MS.SLAVE | MS.REC, "", 0));
+  steps.push(mount(inp.rootfs, inp.rootfs, "", MS.BIND | MS.REC, "", 0));
+  steps.push({ op: Op.ROOTFS, fields: [str(inp.rootfs)] });
+  for (const m of inp.mounts) steps.push(...mountSteps(m, inp));
+  return steps;
+}
+
+function mountSteps(m: SpecMount, inp: RootfsInput): Step[] {
+  const dest = m.destination;
+  if (!dest) throw new MountError("mount without destination");
+  const where = `mount ${dest}`;
+  const target = clean(dest);
+  const o = parseMountOptions(m.options, where);
+  const type = m.type ?? "";
+  const steps: Step[] = [];
+  const IN = MountHow.IN_ROOT;
+
+  if (type === "cgroup" || type === "cgroup2") return cgroupSteps(target, o.flags, inp);
+
+  if (o.bind || type === "bind") {
+    if (!m.source) throw new MountError(`${where}: bind mount without source`);
+    const src = isAbsolute(m.source) ? m.source : join(inp.bundle, m.source);
+    let isDir: boolean;
+    try {
+      isDir = statSync(src).isDirectory();
+    } catch (e: any) {
+      throw new MountError(`${where}: source ${src}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`);
+    }
+    steps.push(mount(src, target, "", MS.BIND | (o.recursive ? MS.REC : 0), "", IN | (isDir ? MountHow.MKDIR : MountHow.MKFILE)));
+    // Bind mounts ignore every flag but MS_BIND|MS_REC on the first call: the rest
+    // needs a remount, which must keep flags a user namespace has locked.
+    const extra = o.flags & ~MS.REMOUNT;
+    if (extra) steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | extra, "", IN | MountHow.KEEP_LOCKED));
+  } else {
+    const how = IN | MountHow.MKDIR | (type === "proc" || type === "sysfs" ? MountHow.NO_SYMLINK : 0);
+    steps.push(mount(m.source ?? type, target, type, o.flags, o.data.join(","), how));
+  }
+  for (const p of o.propagation) steps.push(mount("", target, "", p, "", IN));
+  return steps;
+}
+
+/**
+ * cgroup mounts: with a cgroup namespace the kernel shows the container its own subtree,
+ * so the filesystem is mounted afresh; without one, the container's own cgroup dirs are
+ * bound in, so it never sees the host's tree.
+ */
+function cgroupSteps(target: string, flags: number, inp: RootfsInput): Step[] {
+  const cg = inp.cgroup;
+  if (!cg) return [];
+  const IN = MountHow.IN_ROOT;
+  const steps: Step[] = [];
+  const bindFlags = (flags & ~MS.REMOUNT) | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  if (cg.version === 2) {
+    if (cg.newNamespace) {
+      steps.push(mount("cgroup", target, "cgroup2", flags | MS.NOSUID | MS.NODEV | MS.NOEXEC, "", IN | MountHow.MKDIR));
+    } else {
+      const dir = cg.paths[""] ?? Object.values(cg.paths)[0];
+      if (!dir) return [];
+      steps.push(mount(dir, target, "", MS.BIND | MS.REC, "", IN | MountHow.MKDIR));
+      steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | bindFlags, "", IN | MountHow.KEEP_LOCKED));
+    }
+    return steps;
+  }
+  steps.push(mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", IN | MountHow.MKDIR));
+  for (const [name, dir] of Object.entries(cg.paths)) {
+    const sub = `${target}/${name}`;
+    if (cg.newNamespace) {
+      const opts = name.startsWith("name=") ? `none,${name}` : name;
+      steps.push(mount("cgroup", sub, "cgroup", bindFlags, opts, IN | MountHow.MKDIR));
+    } else {
+      steps.push(mount(dir, sub, "", MS.BIND | MS.REC, "", IN | MountHow.MKDIR));
+      steps.push(mount("", sub, "", MS.REMOUNT | MS.BIND | bindFlags, "", IN | MountHow.KEEP_LOCKED));
+    }
+  }
+  if (flags & MS.RDONLY) steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, "", IN | MountHow.KEEP_LOCKED));
+  return steps;
+}
+
+/** Device nodes and /dev links, made after the config's mounts so a tmpfs /dev receives them. */
+export function deviceSteps(inp: RootfsInput): Step[] {
+  const steps: Step[] = [];
+  const hostDev = devIsHostBind(inp.mounts);
+  const wanted = new Map<string, SpecDevice>();
+  if (!hostDev) for (const d of DEFAULT_DEVICES) wanted.set(d.path, d);
+  for (const d of inp.devices) wanted.set(clean(d.path), d);
+  for (const d of wanted.values()) {
+    const path = clean(d.path);
+    const tbits = TYPE_BITS[d.type];
+    if (tbits === undefined) throw new MountError(`device ${d.path}: unknown type "${d.type}"`);
+    if (d.type !== "p" && (d.major === undefined || d.minor === undefined))
+      throw new MountError(`device ${d.path}: major and minor are required for type "${d.type}"`);
+    const perm = (d.fileMode ?? 0o666) & ~S_IFMT;
+    if (inp.userns) {
+      // mknod is refused in a user namespace: bind the host's node instead.
+      steps.push(mount(path, path, "", MS.BIND, "", MountHow.IN_ROOT | MountHow.MKFILE));
+      continue;
+    }
+    steps.push({
+      op: Op.MKNOD,
+      fields: [u64(tbits | perm), { u64: makedev(d.major ?? 0, d.minor ?? 0) }, u64(d.uid ?? 0), u64(d.gid ?? 0), str(path)],
+    });
+  }
+  if (!hostDev) {
+    for (const [tgt, link] of DEV_LINKS) steps.push({ op: Op.SYMLINK, fields: [str(tgt), str(link)] });
+    if (inp.terminal) {
+      // /dev/console is the container's pty: an empty file here, the pty bound over it later.
+      steps.push({ op: Op.MKNOD, fields: [u64(0o100000 | 0o666), u64(0), u64(0), u64(0), str("/dev/console")] });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,341 @@
+// libc through koffi, for what Bun's own APIs cannot do: SCM_RIGHTS, seals, pidfds,
+// flock, blocking waits with deadlines. Loaded on first use so commands that never
+// touch a process (state, list, spec) do not pay for dlopen.
+import type * as Koffi from "koffi";
+
+let koffiMod: typeof Koffi | undefined;
+
+function K(): typeof Koffi {
+  return (koffiMod ??= require("koffi") as typeof Koffi);
+}
+
+type Fn = (...args: any[]) => any;
+
+let lib: Record<string, Fn> | undefined;
+
+function L(): Record<string, Fn> {
+  if (lib) return lib;
+  const c = K().load("libc.so.6");
+  lib = {
+    __errno_location: c.func("int *__errno_location(void)"),
+    strerror: c.func("const char *strerror(int)"),
+    socketpair: c.func("int socketpair(int, int, int, _Out_ int *sv)"),
+    sendmsg: c.func("long sendmsg(int, void *, int)"),
+    recvmsg: c.func("long recvmsg(int, void *, int)"),
+    socket: c.func("int socket(int, int, int)"),
+    connect: c.func("int connect(int, void *, uint32_t)"),
+    memfd_create: c.func("int memfd_create(const char *, unsigned int)"),
+    write: c.func("long write(int, const void *, size_t)"),
+    read: c.func("long read(int, _Out_ void *, size_t)"),
+    close: c.func("int close(int)"),
+    fcntl: c.func("int fcntl(int, int, ...)"),
+    flock: c.func("int flock(int, int)"),
+    poll: c.func("int poll(void *, unsigned long, int)"),
+    syscall: c.func("long syscall(long, ...)"),
+    kill: c.func("int kill(int, int)"),
+    mkfifo: c.func("int mkfifo(const char *, uint32_t)"),
+    open: c.func("int open(const char *, int, ...)"),
+    waitpid: c.func("int waitpid(int, _Out_ int *, int)"),
+    prctl: c.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
+    getpid: c.func("int getpid(void)"),
+    umount2: c.func("int umount2(const char *, int)"),
+  };
+  return lib;
+}
+
+export class SysError extends Error {
+  constructor(
+    readonly what: string,
+    readonly errno: number,
+  ) {
+    super(`${what}: ${strerror(errno)}`);
+  }
+  get code(): string {
+    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 13: "EACCES",
+  16: "EBUSY", 17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC",
+  32: "EPIPE", 38: "ENOSYS", 104: "ECONNRESET", 111: "ECONNREFUSED",
+};
+
+export function errno(): number {
+  return K().decode(L().__errno_location(), "int") as number;
+}
+
+const strerrorCache = new Map<number, string>();
+/** strerror in lower case, as Go and runc print errors. */
+export function strerror(n: number): string {
+  let s = strerrorCache.get(n);
+  if (s === undefined) {
+    const raw = String(L().strerror(n));
+    s = raw.charAt(0).toLowerCase() + raw.slice(1);
+    strerrorCache.set(n, s);
+  }
+  return s;
+}
+
+function check(what: string, r: number | bigint): number {
+  const n = Number(r);
+  if (n < 0) throw new SysError(what, errno());
+  return n;
+}
+
+// Linux x86_64 / generic constants.
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_CLOEXEC = 0x80000;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const F_SETFD = 2;
+export const F_GETFD = 1;
+export const FD_CLOEXEC = 1;
+const F_ADD_SEALS = 1033;
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_SEAL_SEAL = 1;
+const F_SEAL_SHRINK = 2;
+const F_SEAL_GROW = 4;
+const F_SEAL_WRITE = 8;
+const SYS_pidfd_send_signal = 424;
+const SYS_pidfd_open = 434;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const POLLIN = 1;
+const POLLHUP = 0x10;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+export function socketpairSeqpacket(): [number, number] {
+  const sv = [0, 0];
+  check("socketpair", L().socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
+  return [sv[0], sv[1]];
+}
+
+export function setCloexec(fd: number, on: boolean): void {
+  check("fcntl F_SETFD", L().fcntl(fd, F_SETFD, "int", on ? FD_CLOEXEC : 0));
+}
+
+/** A sealed, close-on-exec memfd holding `data`: nothing can change it once made. */
+export function sealedMemfd(name: string, data: Uint8Array): number {
+  const fd = check("memfd_create", L().memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  let off = 0;
+  while (off < data.length) {
+    const n = check("write memfd", L().write(fd, data.subarray(off), data.length - off));
+    off += n;
+  }
+  check("seal memfd", L().fcntl(fd, F_ADD_SEALS, "int", F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
+  return fd;
+}
+
+export function close(fd: number): void {
+  L().close(fd);
+}
+
+export function flock(fd: number, op: number): boolean {
+  const r = Number(L().flock(fd, op));
+  if (r === 0) return true;
+  const e = errno();
+  if (e === 11 && op & LOCK_NB) return false;
+  throw new SysError("flock", e);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(`mkfifo ${path}`, L().mkfifo(path, mode));
+}
+
+export function openFd(path: string, flags: number): number {
+  return check(`open ${path}`, L().open(path, flags, "uint32_t", 0));
+}
+
+export function tryOpen(path: string, flags: number): number {
+  const r = Number(L().open(path, flags, "uint32_t", 0));
+  return r < 0 ? -errno() : r;
+}
+
+export function readFd(fd: number, max: number): Uint8Array | null {
+  const buf = Buffer.alloc(max);
+  const n = Number(L().read(fd, buf, max));
+  if (n < 0) {
+    const e = errno();
+    if (e === 11) return null;
+    throw new SysError("read", e);
+  }
+  return buf.subarray(0, n);
+}
+
+export function writeFd(fd: number, data: Uint8Array): number {
+  return check("write", L().write(fd, data, data.length));
+}
+
+/** poll one fd for readability; true when readable or hung up, false on timeout. */
+export function pollIn(fd: number, timeoutMs: number): boolean {
+  const pfd = Buffer.alloc(8);
+  pfd.writeInt32LE(fd, 0);
+  pfd.writeInt16LE(POLLIN, 4);
+  for (;;) {
+    const r = Number(L().poll(pfd, 1, timeoutMs));
+    if (r < 0) {
+      if (errno() === 4) continue;
+      throw new SysError("poll", errno());
+    }
+    if (r === 0) return false;
+    const rev = pfd.readInt16LE(6);
+    return (rev & (POLLIN | POLLHUP)) !== 0 || rev !== 0;
+  }
+}
+
+export function pidfdOpen(pid: number): number {
+  return check(`pidfd_open ${pid}`, L().syscall(SYS_pidfd_open, "int", pid, "unsigned int", 0));
+}
+
+export function pidfdSendSignal(pidfd: number, sig: number): void {
+  check("pidfd_send_signal", L().syscall(SYS_pidfd_send_signal, "int", pidfd, "int", sig, "void *", null, "unsigned int", 0));
+}
+
+export function kill(pid: number, sig: number): boolean {
+  return Number(L().kill(pid, sig)) === 0;
+}
+
+export function getpid(): number {
+  return process.pid;
+}
+
+export function umountDetach(path: string): boolean {
+  return Number(L().umount2(path, 2 /* MNT_DETACH */)) === 0;
+}
+
+// --- SCM_RIGHTS over unix sockets -------------------------------------------------
+// msghdr is laid out by hand: koffi cannot point struct members at caller memory
+// that the kernel writes into, so the buffers are koffi allocations with known addresses.
+
+const CMSG_SPACE_1FD = 24; // CMSG_SPACE(sizeof(int)) on x86_64
+const MSGHDR_SIZE = 56;
+
+function addr(p: unknown): bigint {
+  return BigInt(K().address(p as any) as any);
+}
+
+export interface Received {
+  data: Uint8Array;
+  fd: number; // -1 when none came
+}
+
+/** recvmsg of one datagram (up to `max` bytes) with at most one passed fd. Returns null on EOF. */
+export function recvWithFd(sock: number, max: number): Received | null {
+  const data = K().alloc("uint8", max);
+  const ctrl = K().alloc("uint8", CMSG_SPACE_1FD);
+  const iov = K().alloc("uint8", 16);
+  const hdr = K().alloc("uint8", MSGHDR_SIZE);
+  try {
+    const iovB = Buffer.alloc(16);
+    iovB.writeBigUInt64LE(addr(data), 0);
+    iovB.writeBigUInt64LE(BigInt(max), 8);
+    K().encode(iov, "uint8", Array.from(iovB), 16);
+    const h = Buffer.alloc(MSGHDR_SIZE);
+    h.writeBigUInt64LE(addr(iov), 16);
+    h.writeBigUInt64LE(1n, 24);
+    h.writeBigUInt64LE(addr(ctrl), 32);
+    h.writeBigUInt64LE(BigInt(CMSG_SPACE_1FD), 40);
+    K().encode(hdr, "uint8", Array.from(h), MSGHDR_SIZE);
+    let n: number;
+    for (;;) {
+      n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC));
+      if (n >= 0) break;
+      const e = errno();
+      if (e === 4) continue;
+      if (e === 104) return null;
+      throw new SysError("recvmsg", e);
+    }
+    const outH = Buffer.from(K().decode(hdr, "uint8", MSGHDR_SIZE) as number[]);
+    const ctrlLen = Number(outH.readBigUInt64LE(40));
+    let fd = -1;
+    if (ctrlLen >= 20) {
+      const c = Buffer.from(K().decode(ctrl, "uint8", CMSG_SPACE_1FD) as number[]);
+      if (c.readInt32LE(8) === SOL_SOCKET && c.readInt32LE(12) === SCM_RIGHTS) fd = c.readInt32LE(16);
+    }
+    if (n === 0 && fd < 0) return null;
+    const bytes = n > 0 ? Uint8Array.from(K().decode(data, "uint8", n) as number[]) : new Uint8Array(0);
+    return { data: bytes, fd };
+  } finally {
+    K().free(data);
+    K().free(ctrl);
+    K().free(iov);
+    K().free(hdr);
+  }
+}
+
+/** sendmsg of `data` with `fd` attached as SCM_RIGHTS. */
+export function sendWithFd(sock: number, data: Uint8Array, fd: number): void {
+  const len = Math.max(1, data.length);
+  const dataP = K().alloc("uint8", len);
+  const ctrl = K().alloc("uint8", CMSG_SPACE_1FD);
+  const iov = K().alloc("uint8", 16);
+  const hdr = K().alloc("uint8", MSGHDR_SIZE);
+  try {
+    K().encode(dataP, "uint8", data.length ? Array.from(data) : [0], len);
+    const c = Buffer.alloc(CMSG_SPACE_1FD);
+    c.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
+    c.writeInt32LE(SOL_SOCKET, 8);
+    c.writeInt32LE(SCM_RIGHTS, 12);
+    c.writeInt32LE(fd, 16);
+    K().encode(ctrl, "uint8", Array.from(c), CMSG_SPACE_1FD);
+    const iovB = Buffer.alloc(16);
+    iovB.writeBigUInt64LE(addr(dataP), 0);
+    iovB.writeBigUInt64LE(BigInt(len), 8);
+    K().encode(iov, "uint8", Array.from(iovB), 16);
+    const h = Buffer.alloc(MSGHDR_SIZE);
+    h.writeBigUInt64LE(addr(iov), 16);
+    h.writeBigUInt64LE(1n, 24);
+    h.writeBigUInt64LE(addr(ctrl), 32);
+    h.writeBigUInt64LE(BigInt(CMSG_SPACE_1FD), 40);
+    K().encode(hdr, "uint8", Array.from(h), MSGHDR_SIZE);
+    for (;;) {
+      const r = Number(L().sendmsg(sock, hdr, 0x4000 /* MSG_NOSIGNAL */));
+      if (r >= 0) return;
+      if (errno() !== 4) throw new SysError("sendmsg", errno());
+    }
+  } finally {
+    K().free(dataP);
+    K().free(ctrl);
+    K().free(iov);
+    K().free(hdr);
+  }
+}
+
+/** send one datagram without fds. */
+export function sendPacket(sock: number, data: Uint8Array): void {
+  for (;;) {
+    const r = Number(L().write(sock, data, data.length));
+    if (r >= 0) return;
+    const e = errno();
+    if (e !== 4) throw new SysError("send", e);
+  }
+}
+
+/** connect a stream unix socket to `path` (console sockets, seccomp listeners). */
+export function connectUnix(path: string): number {
+  const fd = check("socket", L().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const sa = Buffer.alloc(110);
+  sa.writeUInt16LE(AF_UNIX, 0);
+  const p = Buffer.from(path);
+  if (p.length >= 108) {
+    close(fd);
+    throw new Error(`socket path too long: ${path}`);
+  }
+  p.copy(sa, 2);
+  if (Number(L().connect(fd, sa, 2 + p.length + 1)) < 0) {
+    const e = errno();
+    close(fd);
+    throw new SysError(`connect ${path}`, e);
+  }
+  return fd;
+}

@@ -1,0 +1,153 @@
+// The state directory of one container: state.json (written atomically), the exec fifo,
+// and a flock on the directory itself held by every command that changes the container.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LOCK_EX, O_CLOEXEC, O_RDONLY, close, flock, openFd } from "../native/libc";
+import { RuntimeError } from "../cli/errors";
+
+export const DEFAULT_ROOT = "/run/dx-runtime";
+
+/** What the runtime keeps between commands. The spec's state plus what later commands need. */
+export interface StoredState {
+  ociVersion: string;
+  id: string;
+  /** Only a hint: the live status is derived from the process (see status.ts). */
+  status: "creating" | "created" | "running" | "stopped" | "paused";
+  pid: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+  /** field 22 of /proc/PID/stat of the init when it was created */
+  startTime: number;
+  /** pid and start time of the `create` that is still setting the container up */
+  creator?: { pid: number; startTime: number };
+  created: string;
+  rootfs: string;
+  owner: string;
+  cgroup?: { version: 1 | 2; paths: Record<string, string> };
+  /** the bundle's config at create, so later commands don't depend on the bundle staying put */
+  config: unknown;
+  /** namespaces of the init, by type, for exec and for joins; absent types are the host's */
+  namespaces?: Record<string, string>;
+  systemdCgroup?: boolean;
+  started?: boolean;
+}
+
+const ID_RE = /^[\w+\-.]+$/;
+
+export function validateId(id: string | undefined): string {
+  if (!id) throw new RuntimeError("container id cannot be empty");
+  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
+    throw new RuntimeError(`invalid container id format: ${id}`);
+  return id;
+}
+
+export class Store {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+  fifo(id: string): string {
+    return join(this.root, id, "exec.fifo");
+  }
+
+  /** Claims the id: mkdir is atomic, so of many concurrent creates exactly one wins. */
+  claim(id: string): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o711 });
+    } catch (e: any) {
+      if (e.code === "EEXIST") throw new RuntimeError(`container with id ${id} already exists`);
+      throw new RuntimeError(`create state dir ${this.dir(id)}: ${e.message}`);
+    }
+  }
+
+  exists(id: string): boolean {
+    return existsSync(this.dir(id));
+  }
+
+  read(id: string): StoredState {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir(id), "state.json"), "utf8");
+    } catch (e: any) {
+      if (e.code === "ENOENT") {
+        if (this.exists(id)) return this.placeholder(id);
+        throw new RuntimeError(`container ${id} does not exist`);
+      }
+      throw new RuntimeError(`read state of ${id}: ${e.message}`);
+    }
+    try {
+      return JSON.parse(text) as StoredState;
+    } catch {
+      // A torn write cannot happen (rename is atomic); a corrupt file is reported as such.
+      throw new RuntimeError(`state of ${id} is corrupt: ${join(this.dir(id), "state.json")}`);
+    }
+  }
+
+  /** A state dir without state.json: a create that died before writing anything. */
+  private placeholder(id: string): StoredState {
+    return {
+      ociVersion: "1.2.0",
+      id,
+      status: "stopped",
+      pid: 0,
+      bundle: "",
+      startTime: 0,
+      created: new Date(0).toISOString(),
+      rootfs: "",
+      owner: "root",
+      config: {},
+    };
+  }
+
+  write(st: StoredState): void {
+    const dir = this.dir(st.id);
+    const tmp = join(dir, `.state.json.${process.pid}`);
+    writeFileSync(tmp, JSON.stringify(st), { mode: 0o600 });
+    renameSync(tmp, join(dir, "state.json"));
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  list(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /** Exclusive lock on the container dir for the duration of fn. */
+  withLock<T>(id: string, fn: () => T): T {
+    let fd: number;
+    try {
+      fd = openFd(this.dir(id), O_RDONLY | O_CLOEXEC | 0o200000 /* O_DIRECTORY */);
+    } catch {
+      throw new RuntimeError(`container ${id} does not exist`);
+    }
+    try {
+      flock(fd, LOCK_EX);
+      return fn();
+    } finally {
+      close(fd);
+    }
+  }
+
+  /** Takes the lock and keeps it until the returned release is called (async work inside). */
+  lock(id: string): () => void {
+    let fd: number;
+    try {
+      fd = openFd(this.dir(id), O_RDONLY | O_CLOEXEC | 0o200000);
+    } catch {
+      throw new RuntimeError(`container ${id} does not exist`);
+    }
+    flock(fd, LOCK_EX);
+    return () => close(fd);
+  }
+}
