@@ -1216,6 +1216,20 @@ static void op_console(struct field *f)
 		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
 			die(errno, "set console size");
 	}
+	/* The spec's /dev/console is this pty: the plan made an empty file for it when
+	 * /dev is the container's own; bind the pts node over it. */
+	struct stat cst;
+	if (stat("/dev/console", &cst) == 0 && S_ISREG(cst.st_mode)) {
+		unsigned int ptn;
+		struct sbuf sb;
+		sb.n = 0;
+		if (ioctl(master, TIOCGPTN, &ptn) < 0)
+			die(errno, "get pty number");
+		sb_add(&sb, "/dev/pts/");
+		sb_add(&sb, U(ptn));
+		if (mount(sb.b, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			die(errno, "mount ", sb.b, " to /dev/console");
+	}
 	if (send_msg(MSG_PTY, NULL, 0, master) < 0)
 		die(errno, "send pty master");
 	close(master);

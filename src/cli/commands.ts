@@ -33,6 +33,12 @@ function createOptions(id: string, a: import("minimist").ParsedArgs) {
   };
 }
 
+const UPDATE_KEYS = [
+  "resources", "blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period", "cpu-rt-runtime",
+  "cpuset-cpus", "cpuset-mems", "kernel-memory", "kernel-memory-tcp", "memory", "memory-reservation",
+  "memory-swap", "pids-limit", "l3-cache-schema", "mem-bw-schema", "cpu-idle",
+];
+
 export const COMMANDS: Record<string, Command> = {
   create: {
     flags: CREATE_FLAGS,
@@ -142,6 +148,43 @@ export const COMMANDS: Record<string, Command> = {
       const ids = a._.map(String);
       if (!ids.length) throw new RuntimeError("ps: requires the container id");
       return ps(ctx, ids[0]!, a.format, ids.slice(1).concat((a["--"] ?? []).map(String)));
+    },
+  },
+  pause: {
+    flags: {},
+    async run(ctx, a) {
+      const { pause } = await import("../container/resources");
+      pause(ctx, oneId("pause", a));
+      return 0;
+    },
+  },
+  resume: {
+    flags: {},
+    async run(ctx, a) {
+      const { resume } = await import("../container/resources");
+      resume(ctx, oneId("resume", a));
+      return 0;
+    },
+  },
+  update: {
+    flags: {
+      string: UPDATE_KEYS,
+      alias: { r: "resources" },
+    },
+    async run(ctx, a) {
+      const { update } = await import("../container/resources");
+      const flags: Record<string, string | undefined> = {};
+      for (const k of UPDATE_KEYS) if (a[k] !== undefined) flags[k] = String(Array.isArray(a[k]) ? a[k].at(-1) : a[k]);
+      update(ctx, oneId("update", a), flags);
+      return 0;
+    },
+  },
+  events: {
+    flags: { string: ["interval"], boolean: ["stats"] },
+    async run(ctx, a) {
+      const { events, parseInterval } = await import("../container/resources");
+      await events(ctx, oneId("events", a), !!a.stats, parseInterval(a.interval));
+      return 0;
     },
   },
   spec: {

@@ -11,7 +11,7 @@ import { validateId, type StoredState } from "../state/store";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
-import { encodePlan, Msg } from "../native/protocol";
+import { encodePlan, Msg, Op } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Stub } from "../native/stub";
 import { close, connectUnix, mkfifo, pidfdOpen, pidfdSendSignal, pollIn, sendWithFd } from "../native/libc";
 import { runHooks } from "../hooks/run";
@@ -154,7 +154,8 @@ export function create(ctx: Context, o: CreateOptions): Created {
     if (ptyMaster >= 0) close(ptyMaster);
     undoCreate(ctx, id, initPid, stub, cg);
     release();
-    if (e instanceof StubError) throw new RuntimeError(e.message);
+    // Hooks the stub runs during create are the createContainer ones.
+    if (e instanceof StubError) throw new RuntimeError(e.op === Op.HOOK ? `createContainer ${e.message}` : e.message);
     throw e;
   }
 }

@@ -63,9 +63,7 @@ export function kill(ctx: Context, id: string, sig: number, all: boolean): void 
   if (status !== "created" && status !== "running" && status !== "paused")
     throw new RuntimeError(`container ${id} is not running (status ${status})`);
   if (all && st.cgroup) {
-    const cg = loadCgroup(st.cgroup.version, st.cgroup.paths);
-    // A stopped process cannot act on a signal (bar SIGKILL); runc thaws it the same way.
-    for (const pid of cg.pids()) signalPid(pid, sig, 0);
+    loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
     return;
   }
   signalPid(st.pid, sig, st.startTime);

@@ -8,4 +8,3 @@ export function rlimitNumber(type: string): number | undefined {
   return RLIMITS[type];
 }
 
-export const RLIMIT_NAMES = Object.keys(RLIMITS);
