@@ -95,6 +95,9 @@ static int rootfd = -1;           /* root for in-root resolution */
 static const char *rootpath = ""; /* for messages only */
 static int pivoted;               /* "/" is now the container's root */
 static int fifofd = -1, procfd = -1;
+/* The exec fifo's write side once `start` has opened it: close-on-exec, so a
+ * successful execve reads as EOF there, and an error is written into it for start. */
+static int startfd = -1;
 static char *go_state;
 static size_t go_len;
 static const char *exec_path; /* set by LOOKUP */
@@ -205,10 +208,22 @@ static _Noreturn void die_v(int err, const char *first, va_list ap)
 		sb_add(&m, s);
 	memcpy(payload, &head, sizeof head);
 	memcpy(payload + sizeof head, m.b, m.n + 1);
+
+	struct sbuf e = { .n = 0 };
+	if (startfd >= 0) {
+		sb_add(&e, "E");
+		sb_add(&e, m.b);
+		if (err) {
+			sb_add(&e, ": ");
+			sb_add(&e, errstr(err));
+		}
+		write_all(startfd, e.b, e.n);
+		/* start reports it: nothing more to tell anyone */
+		_exit(1);
+	}
 	if (send_msg(MSG_ERROR, payload, sizeof head + m.n + 1, -1) == 0)
 		_exit(1);
 
-	struct sbuf e = { .n = 0 };
 	sb_add(&e, "dx-init: ");
 	sb_add(&e, m.b);
 	if (err) {
@@ -1189,9 +1204,7 @@ static void op_fifo_wait(struct field *f)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		die(errno, "open exec fifo for writing");
-	if (write(fd, "0", 1) != 1)
-		die(errno, "write exec fifo");
-	close(fd);
+	startfd = fd;
 	close(fifofd);
 	close(procfd);
 	fifofd = procfd = -1;

@@ -31,27 +31,42 @@ export function start(ctx: Context, id: string): StoredState {
     const fifo = ctx.store.fifo(id);
     const fd = tryOpen(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw new RuntimeError(`open exec fifo ${fifo}: ${strerror(-fd)}`);
+    // The init opens the write side once we hold the read side, runs the startContainer
+    // hooks and its last setup, then execs: the fifo closes on execve (EOF = started),
+    // or carries "E<message>" when something failed on the way.
     let pidfd = -1;
+    let got = "";
     try {
       pidfd = pidfdOpen(st.pid);
       for (;;) {
+        // A fifo polls as hung up only after a writer came and went, so EOF here is real.
         if (pollIn(fd, 50)) {
-          const b = readFd(fd, 1);
-          if (b && b.length === 1) break;
-          if (b && b.length === 0) throw new RuntimeError("container init exited before it could be started");
+          const b = readFd(fd, 4096);
+          if (b === null) continue;
+          if (b.length === 0) break;
+          got += new TextDecoder().decode(b);
+          continue;
         }
-        if (pollIn(pidfd, 0)) throw new RuntimeError("container init exited before it could be started");
+        if (pollIn(pidfd, 0)) {
+          // Gone: drain what it may have written first.
+          const b = readFd(fd, 4096);
+          if (b && b.length) got += new TextDecoder().decode(b);
+          if (!got) throw new RuntimeError("container init exited before it could be started");
+          break;
+        }
       }
     } finally {
       close(fd);
       if (pidfd >= 0) close(pidfd);
     }
+    const failed = got.startsWith("E") ? got.slice(1).trim() : "";
     try {
       unlinkSync(fifo);
     } catch {}
     st.started = true;
     st.status = "running";
     ctx.store.write(st);
+    if (failed) throw new RuntimeError(failed.startsWith("hook ") ? `startContainer ${failed}` : failed);
     const spec = st.config as Spec;
     runHooksWarn("poststart", spec.hooks?.poststart, hookState(st, "running"), (m) => ctx.log.warn(m));
     return st;
