@@ -1,0 +1,109 @@
+// The device allowlist. The container starts from "deny everything", then the config's
+// rules apply in order, then the devices every container needs (as runc appends them:
+// mknod of any node, /dev/null, zero, full, random, urandom, tty, ptmx, pts, tun).
+
+import type { LinuxDeviceCgroup } from "../spec/types";
+import { CgroupError } from "./errors";
+import { writeFile } from "./files";
+
+export const WILDCARD = -1;
+
+export interface DeviceRule {
+  allow: boolean;
+  type: "a" | "b" | "c";
+  /** -1 is the wildcard "*" */
+  major: number;
+  minor: number;
+  /** a non-empty subset of "rwm" */
+  access: string;
+}
+
+const rule = (type: "b" | "c", major: number, minor: number, access: string): DeviceRule => ({
+  allow: true,
+  type,
+  major,
+  minor,
+  access,
+});
+
+export const DEFAULT_ALLOWED_DEVICES: readonly DeviceRule[] = [
+  rule("c", WILDCARD, WILDCARD, "m"),
+  rule("b", WILDCARD, WILDCARD, "m"),
+  rule("c", 1, 3, "rwm"), // /dev/null
+  rule("c", 1, 8, "rwm"), // /dev/random
+  rule("c", 1, 7, "rwm"), // /dev/full
+  rule("c", 5, 0, "rwm"), // /dev/tty
+  rule("c", 1, 5, "rwm"), // /dev/zero
+  rule("c", 1, 9, "rwm"), // /dev/urandom
+  rule("c", 136, WILDCARD, "rwm"), // /dev/pts/*
+  rule("c", 5, 2, "rwm"), // /dev/ptmx
+  rule("c", 10, 200, "rwm"), // /dev/net/tun
+];
+
+function normalizeAccess(access: string | undefined, index: number): string {
+  // An absent access means every kind of access, as crun reads it.
+  const a = access ?? "rwm";
+  if (a === "" || /[^rwm]/.test(a) || new Set(a).size !== a.length) {
+    throw new CgroupError(`cgroup: linux.resources.devices[${index}]: invalid access ${JSON.stringify(a)} (want a subset of "rwm")`);
+  }
+  return ["r", "w", "m"].filter((c) => a.includes(c)).join("");
+}
+
+/**
+ * The config's rules, validated, followed by the defaults. A type "a" rule that names
+ * a device or only some access kinds is split into "b" and "c" rules: the kernel
+ * reads any "a" line as "everything", which would widen it.
+ */
+export function deviceRules(devices: readonly LinuxDeviceCgroup[] | undefined): DeviceRule[] {
+  const out: DeviceRule[] = [];
+  (devices ?? []).forEach((d, i) => {
+    const type = d.type ?? "a";
+    if (type !== "a" && type !== "b" && type !== "c") {
+      throw new CgroupError(`cgroup: linux.resources.devices[${i}]: invalid type ${JSON.stringify(type)} (want "a", "b" or "c")`);
+    }
+    const major = d.major ?? WILDCARD;
+    const minor = d.minor ?? WILDCARD;
+    for (const n of [major, minor]) {
+      if (!Number.isInteger(n) || n < WILDCARD) {
+        throw new CgroupError(`cgroup: linux.resources.devices[${i}]: invalid device number ${n}`);
+      }
+    }
+    const access = normalizeAccess(d.access, i);
+    if (type === "a" && (major !== WILDCARD || minor !== WILDCARD || access !== "rwm")) {
+      out.push({ allow: d.allow, type: "c", major, minor, access }, { allow: d.allow, type: "b", major, minor, access });
+    } else {
+      out.push({ allow: d.allow, type, major, minor, access });
+    }
+  });
+  out.push(...DEFAULT_ALLOWED_DEVICES);
+  return out;
+}
+
+/** The line devices.allow / devices.deny take: "c 1:3 rwm", "a" for everything. */
+export function ruleString(r: DeviceRule): string {
+  if (r.type === "a") return "a";
+  const n = (x: number) => (x === WILDCARD ? "*" : String(x));
+  return `${r.type} ${n(r.major)}:${n(r.minor)} ${r.access}`;
+}
+
+/**
+ * v1: reset to deny-all, then replay the rules in order so the kernel's own
+ * allow/deny semantics decide the result. The reset briefly denies everything, which
+ * is harmless while the cgroup is still empty (create); an update of a running
+ * container sees that window too.
+ */
+export function applyDevicesV1(dir: string, rules: readonly DeviceRule[]): void {
+  writeFile(dir, "devices.deny", "a");
+  for (const r of rules) writeFile(dir, r.allow ? "devices.allow" : "devices.deny", ruleString(r));
+}
+
+/**
+ * v2 has no device files: the allowlist is a BPF_PROG_TYPE_CGROUP_DEVICE program
+ * attached to the cgroup. Until that program is built, a v2 container with device
+ * rules cannot be created safely, so this refuses rather than run unconfined.
+ */
+export function applyDevicesV2(dir: string, rules: readonly DeviceRule[]): void {
+  void dir;
+  void rules;
+  throw new CgroupError("cgroup: device rules on cgroup v2 (eBPF device filter): not implemented");
+}

@@ -1,0 +1,70 @@
+// The contract between the runtime and a cgroup driver. The runtime resolves a
+// manager once at create (openCgroup), records `paths` in state.json, and later
+// commands rebuild the manager from those paths alone (loadCgroup).
+
+import type { LinuxResources } from "../spec/types";
+import type { Stats } from "./stats";
+
+export interface CgroupConfig {
+  /** linux.cgroupsPath; "slice:prefix:name" when systemd is set */
+  cgroupsPath?: string;
+  /** container id: names the cgroup when cgroupsPath is empty */
+  id: string;
+  /** --systemd-cgroup */
+  systemd: boolean;
+  /**
+   * Where the cgroup filesystems are mounted (default /sys/fs/cgroup). Its filesystem
+   * type picks the driver: cgroup2 → v2, otherwise v1 hierarchies below it.
+   */
+  mountRoot?: string;
+}
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  /** per-hierarchy absolute dirs, recorded in state.json so later commands find them without config */
+  readonly paths: Record<string, string>;
+  /** mkdir (parents too) in every hierarchy; idempotent */
+  create(): void;
+  /** write limits; throws CgroupError with a one-line message on an impossible limit */
+  apply(r: LinuxResources | undefined, warn: (msg: string) => void): void;
+  /** cgroup.procs in every hierarchy */
+  addProcess(pid: number): void;
+  /** every pid in the cgroup and below */
+  pids(): number[];
+  /** v1 freezer / v2 cgroup.freeze; each waits until the state is reached */
+  freeze(): void;
+  thaw(): void;
+  frozen(): boolean;
+  /** runc's `events --stats` "data" (see statsEvent for the JSON) */
+  stats(): Stats;
+  /** rmdir every dir (retrying briefly on EBUSY); no error if already gone */
+  destroy(): void;
+  /**
+   * Send `signal` to every process in the cgroup (kill --all). Processes are frozen
+   * while being signalled so none can fork past the sweep; SIGKILL on v2 uses
+   * cgroup.kill where the kernel has it.
+   */
+  killAll(signal: number): void;
+}
+
+/** Freeze, signal every member, thaw: what `kill --all` needs on either version. */
+export function signalAll(m: CgroupManager, signal: number): void {
+  let froze = false;
+  try {
+    m.freeze();
+    froze = true;
+  } catch {
+    // Without a freezer the sweep still happens, only racier.
+  }
+  try {
+    for (const pid of m.pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  } finally {
+    if (froze) m.thaw();
+  }
+}

@@ -1,0 +1,103 @@
+// cgroup v2: one directory in the unified hierarchy; `paths` is {"": dir}.
+
+import type { LinuxResources } from "../../spec/types";
+import { applyDevicesV2, deviceRules } from "../devices";
+import { CgroupError } from "../errors";
+import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, sleepMs, writeFile, writeProc } from "../files";
+import { type CgroupManager, signalAll } from "../manager";
+import { HYBRID_KEY } from "../mounts";
+import { emptyStats, type Stats } from "../stats";
+import type { Warn } from "../v1/limits";
+import { createV2Path } from "./create";
+import { setV2Resources } from "./limits";
+import { statsV2 } from "./stats";
+
+const SIGKILL = 9;
+
+export class V2Manager implements CgroupManager {
+  readonly version = 2 as const;
+  readonly paths: Record<string, string>;
+
+  /** `root` is the cgroup2 mount the directory lives in. */
+  constructor(
+    readonly dir: string,
+    readonly root: string,
+  ) {
+    this.paths = { [HYBRID_KEY]: dir };
+  }
+
+  create(): void {
+    createV2Path(this.root, this.dir);
+  }
+
+  apply(r: LinuxResources | undefined, warn: Warn): void {
+    const res = r ?? {};
+    setV2Resources(this.dir, res, warn);
+    applyDevicesV2(this.dir, deviceRules(res.devices));
+  }
+
+  addProcess(pid: number): void {
+    writeProc(this.dir, pid);
+  }
+
+  pids(): number[] {
+    return readProcsRecursive(this.dir);
+  }
+
+  // cgroup.events reports "frozen 1" only once every task has stopped.
+  private waitFrozen(want: "0" | "1"): boolean {
+    for (let i = 0; i < 1000; i++) {
+      const events = readOptional(this.dir, "cgroup.events") ?? "";
+      const m = /^frozen (\d)$/m.exec(events);
+      if (!m || m[1] === want) return true;
+      sleepMs(i < 10 ? 1 : 10);
+    }
+    return false;
+  }
+
+  private writeFreeze(value: "0" | "1"): void {
+    if (!hasFile(this.dir, "cgroup.freeze")) {
+      throw new CgroupError("cgroup: freezer not supported: this kernel has no cgroup.freeze (needs 5.2 or later)", "ENOENT");
+    }
+    writeFile(this.dir, "cgroup.freeze", value);
+  }
+
+  freeze(): void {
+    this.writeFreeze("1");
+    if (!this.waitFrozen("1")) {
+      writeFile(this.dir, "cgroup.freeze", "0");
+      throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to freeze");
+    }
+  }
+
+  thaw(): void {
+    this.writeFreeze("0");
+    if (!this.waitFrozen("0")) throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to thaw");
+  }
+
+  frozen(): boolean {
+    if (!isDir(this.dir)) return false;
+    const want = readOptional(this.dir, "cgroup.freeze")?.trim();
+    // Asked to freeze but not there yet still counts once it gets there.
+    return want === "1" && this.waitFrozen("1");
+  }
+
+  stats(): Stats {
+    const s = emptyStats();
+    statsV2(this.dir, s);
+    return s;
+  }
+
+  destroy(): void {
+    removeCgroupDir(this.dir);
+  }
+
+  killAll(signal: number): void {
+    // cgroup.kill (5.14+) kills the whole subtree atomically, forks included.
+    if (signal === SIGKILL && hasFile(this.dir, "cgroup.kill")) {
+      writeFile(this.dir, "cgroup.kill", "1");
+      return;
+    }
+    signalAll(this, signal);
+  }
+}
