@@ -57,7 +57,7 @@
 enum {
 	OP_RLIMIT = 1, OP_SETNS = 2, OP_TIMENS = 3, OP_CLONE = 4,
 	OP_WAIT_GO = 10, OP_SETRESID = 11, OP_UNSHARE = 12, OP_SETSID = 13,
-	OP_HOSTNAME = 14, OP_DOMAINNAME = 15,
+	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16,
 	OP_MOUNT = 20, OP_ROOTFS = 21, OP_MKNOD = 22, OP_SYMLINK = 23,
 	OP_PIVOT = 24, OP_MASK = 25, OP_READONLY = 26, OP_ROOT_RO = 27,
 	OP_SYSCTL = 28,
@@ -766,6 +766,14 @@ static void op_domainname(struct field *f)
 {
 	if (setdomainname(f[0].s, f[0].n) < 0)
 		die(errno, "setdomainname ", f[0].s);
+}
+
+static void op_keyring(struct field *f)
+{
+	/* KEYCTL_JOIN_SESSION_KEYRING: keys the container adds stay out of the caller's
+	 * session keyring. Kernels without keys are fine. */
+	if (syscall(SYS_keyctl, 1, f[0].s) < 0 && errno != ENOSYS)
+		die(errno, "join session keyring ", f[0].s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1505,6 +1513,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_SETSID] = { "", op_setsid },
 	[OP_HOSTNAME] = { "s", op_hostname },
 	[OP_DOMAINNAME] = { "s", op_domainname },
+	[OP_KEYRING] = { "s", op_keyring },
 	[OP_MOUNT] = { "uussss", op_mount },
 	[OP_ROOTFS] = { "s", op_rootfs },
 	[OP_MKNOD] = { "uuuus", op_mknod },

@@ -18,6 +18,12 @@ function normalise(argv: string[], known: Set<string>): string[] {
       out.push(...argv.slice(i));
       break;
     }
+    // minimist reads "--no-x" as x=false; runc's --no-pivot and friends are flags of their own.
+    const neg = /^--?(no-[\w-]+)$/.exec(a);
+    if (neg && known.has(neg[1]!)) {
+      out.push(`--${neg[1]}=true`);
+      continue;
+    }
     // "-bundle" → "--bundle" (a single-letter "-b" stays short)
     if (/^-[a-zA-Z][\w-]+(=.*)?$/.test(a)) {
       const name = a.slice(1).split("=")[0]!;

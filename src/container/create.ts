@@ -97,6 +97,7 @@ export function create(ctx: Context, o: CreateOptions): Created {
       rootfs,
       fifo: store.fifo(id),
       noPivot: o.noPivot,
+      keyring: o.noNewKeyring ? undefined : `_ses.${id}`,
       preserveFds: o.preserveFds,
       foreground: o.foreground,
       cgroupMount,

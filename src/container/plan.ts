@@ -195,6 +195,8 @@ export interface CreatePlanInput {
   rootfs: string;
   fifo: string;
   noPivot: boolean;
+  /** session keyring to join, unless --no-new-keyring */
+  keyring?: string;
   preserveFds: number;
   foreground: boolean;
   cgroupMount?: CgroupMountInfo;
@@ -235,6 +237,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (ns.created.has("user")) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
   if (ns.created.has("cgroup")) steps.push({ op: Op.UNSHARE, fields: [u64(CLONE_FLAG.cgroup!)] });
   steps.push({ op: Op.SETSID, fields: [] });
+  if (inp.keyring) steps.push({ op: Op.KEYRING, fields: [str(inp.keyring)] });
   steps.push({ op: Op.FIFO_OPEN, fields: [str(inp.fifo)] });
 
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] : 0;

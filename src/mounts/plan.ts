@@ -152,7 +152,7 @@ function cgroupSteps(target: string, flags: number, inp: RootfsInput): Step[] {
   }
   steps.push(mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", IN | MountHow.MKDIR));
   for (const [name, dir] of Object.entries(cg.paths)) {
-    const sub = `${target}/${name}`;
+    const sub = `${target}/${name.replace(/^name=/, "")}`;
     if (cg.newNamespace) {
       const opts = name.startsWith("name=") ? `none,${name}` : name;
       steps.push(mount("cgroup", sub, "cgroup", bindFlags, opts, IN | MountHow.MKDIR));

@@ -11,6 +11,7 @@ export const Op = {
   SETSID: 13,
   HOSTNAME: 14,
   DOMAINNAME: 15,
+  KEYRING: 16,
   MOUNT: 20,
   ROOTFS: 21,
   MKNOD: 22,
