@@ -5,6 +5,8 @@
 import type { LinuxDeviceCgroup } from "../spec/types";
 import { CgroupError } from "./errors";
 import { writeFile } from "./files";
+import { attachDeviceFilter } from "./bpf";
+import { deviceFilterProgram } from "./devicefilter";
 
 export const WILDCARD = -1;
 
@@ -99,11 +101,8 @@ export function applyDevicesV1(dir: string, rules: readonly DeviceRule[]): void 
 
 /**
  * v2 has no device files: the allowlist is a BPF_PROG_TYPE_CGROUP_DEVICE program
- * attached to the cgroup. Until that program is built, a v2 container with device
- * rules cannot be created safely, so this refuses rather than run unconfined.
+ * attached to the cgroup, built from the same rules.
  */
 export function applyDevicesV2(dir: string, rules: readonly DeviceRule[]): void {
-  void dir;
-  void rules;
-  throw new CgroupError("cgroup: device rules on cgroup v2 (eBPF device filter): not implemented");
+  attachDeviceFilter(dir, deviceFilterProgram(rules));
 }

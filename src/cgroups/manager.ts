@@ -26,7 +26,11 @@ export interface CgroupManager {
   /** mkdir (parents too) in every hierarchy; idempotent */
   create(): void;
   /** write limits; throws CgroupError with a one-line message on an impossible limit */
-  apply(r: LinuxResources | undefined, warn: (msg: string) => void): void;
+  /**
+   * `devices: false` leaves the device rules alone: an update that does not mention
+   * devices must not reset a running container's allowlist.
+   */
+  apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts?: { devices?: boolean }): void;
   /** cgroup.procs in every hierarchy */
   addProcess(pid: number): void;
   /** every pid in the cgroup and below */

@@ -107,9 +107,8 @@ export function update(ctx: Context, id: string, f: UpdateFlags): void {
     const spec = st.config as Spec;
     spec.linux ??= {};
     const merged = merge(spec.linux.resources, patch);
-    // Only what changed is written: rewriting everything would also re-apply device
-    // rules, which briefly denies all devices on v1.
-    cgroupOf(st).apply(patch, (m) => ctx.log.warn(m));
+    // Only what changed is written; device rules only when the update names them.
+    cgroupOf(st).apply(patch, (m) => ctx.log.warn(m), { devices: patch.devices !== undefined });
     spec.linux.resources = merged;
     ctx.store.write(st);
   });

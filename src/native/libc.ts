@@ -339,3 +339,36 @@ export function connectUnix(path: string): number {
   }
   return fd;
 }
+
+// --- bpf(2) -----------------------------------------------------------------------
+const SYS_bpf = 321;
+
+/** Native copies of byte arrays, for the pointers a bpf_attr carries. */
+export class NativeBytes {
+  private ptrs: unknown[] = [];
+  put(bytes: Uint8Array): bigint {
+    const n = Math.max(1, bytes.length);
+    const p = K().alloc("uint8", n);
+    K().encode(p, "uint8", bytes.length ? Array.from(bytes) : [0], n);
+    this.ptrs.push(p);
+    return addr(p);
+  }
+  room(n: number): { at: bigint; read: () => Uint8Array } {
+    const p = K().alloc("uint8", n);
+    K().encode(p, "uint8", new Array(n).fill(0), n);
+    this.ptrs.push(p);
+    return { at: addr(p), read: () => Uint8Array.from(K().decode(p, "uint8", n) as number[]) };
+  }
+  free(): void {
+    for (const p of this.ptrs) K().free(p as any);
+    this.ptrs = [];
+  }
+}
+
+/** bpf(cmd, attr, sizeof attr). koffi hands the Buffer's own memory to the kernel, so
+ * commands that write into attr (PROG_QUERY) leave their answer in it. */
+export function bpf(cmd: number, attr: Buffer, what: string): number {
+  const r = Number(L().syscall(SYS_bpf, "int", cmd, "void *", attr, "unsigned int", attr.length));
+  if (r < 0) throw new SysError(what, errno());
+  return r;
+}

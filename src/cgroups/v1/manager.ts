@@ -104,7 +104,7 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  apply(r: LinuxResources | undefined, warn: Warn): void {
+  apply(r: LinuxResources | undefined, warn: Warn, opts: { devices?: boolean } = {}): void {
     const res = r ?? {};
     if (res.unified && Object.keys(res.unified).length > 0) {
       throw new CgroupError("cgroup: invalid configuration: cannot use linux.resources.unified on cgroup v1");
@@ -113,7 +113,7 @@ export class V1Manager implements CgroupManager {
     if (cpu && (cpu.cpus || cpu.mems)) setCpusetV1(this.dir("cpuset", "cpu.cpus/mems"), cpu);
     // The allowlist is applied even without a devices section: a container never
     // inherits the host's full device access.
-    applyDevicesV1(this.dir("devices", "devices"), deviceRules(res.devices));
+    if (opts.devices !== false) applyDevicesV1(this.dir("devices", "devices"), deviceRules(res.devices));
     if (res.memory) setMemoryV1(this.dir("memory", "memory"), res.memory, warn);
     if (cpu) {
       const used =

@@ -30,10 +30,10 @@ export class V2Manager implements CgroupManager {
     createV2Path(this.root, this.dir);
   }
 
-  apply(r: LinuxResources | undefined, warn: Warn): void {
+  apply(r: LinuxResources | undefined, warn: Warn, opts: { devices?: boolean } = {}): void {
     const res = r ?? {};
     setV2Resources(this.dir, res, warn);
-    applyDevicesV2(this.dir, deviceRules(res.devices));
+    if (opts.devices !== false) applyDevicesV2(this.dir, deviceRules(res.devices));
   }
 
   addProcess(pid: number): void {
