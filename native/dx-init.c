@@ -67,8 +67,8 @@ enum {
 	OP_CAPS_BOUNDING = 40, OP_IDENTITY = 41, OP_CAPS = 42,
 	OP_NO_NEW_PRIVS = 43, OP_SECCOMP = 44, OP_PERSONALITY = 45,
 	OP_SCHED = 46, OP_IOPRIO = 47, OP_APPARMOR = 48, OP_LABEL = 49,
-	OP_EXEC = 50,
-	OP_MAX = 50
+	OP_EXEC = 50, OP_AFFINITY = 51,
+	OP_MAX = 51
 };
 
 enum {
@@ -1458,6 +1458,13 @@ static void op_ioprio(struct field *f)
 		die(errno, "ioprio_set ", U(f[0].u));
 }
 
+static void op_affinity(struct field *f)
+{
+	/* the mask is a cpu_set_t laid out by the runtime, sized to the cpus it names */
+	if (sched_setaffinity(0, f[0].n, (const cpu_set_t *)(const void *)f[0].p) < 0)
+		die(errno, "sched_setaffinity");
+}
+
 static void op_apparmor(struct field *f)
 {
 	struct sbuf s = { .n = 0 };
@@ -1542,6 +1549,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_IOPRIO] = { "u", op_ioprio },
 	[OP_APPARMOR] = { "s", op_apparmor },
 	[OP_LABEL] = { "s", op_label },
+	[OP_AFFINITY] = { "b", op_affinity },
 	[OP_EXEC] = { "uvv", op_exec },
 };
 

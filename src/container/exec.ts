@@ -112,6 +112,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     : undefined;
   const steps = execPlan({
     proc,
+    spec,
     join,
     preserveFds: o.preserveFds,
     detach: o.detach,

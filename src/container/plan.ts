@@ -8,6 +8,7 @@ import { deviceSteps, rootfsSteps, type CgroupMountInfo } from "../mounts/plan";
 import { MS } from "../mounts/options";
 import { capMask } from "../process/capabilities";
 import { rlimitNumber } from "../process/rlimits";
+import { affinityStep, confinementSteps } from "../process/confine";
 import { RuntimeError } from "../cli/errors";
 import type { CompiledSeccomp } from "../seccomp";
 
@@ -69,6 +70,9 @@ export function hookStep(h: Hook): Step {
 /** Steps in P: rlimits, then the namespaces to join, then a time namespace, then clone. */
 export function parentSteps(proc: Process | undefined, ns: NamespacePlan, timeOffsets: string | undefined, mode: number, skipCloneFlags = 0): Step[] {
   const steps: Step[] = [];
+  // execCPUAffinity.initial pins the setup itself, before it joins anything.
+  const initial = affinityStep(proc?.execCPUAffinity?.initial, "process.execCPUAffinity.initial");
+  if (initial) steps.push(initial);
   for (const r of proc?.rlimits ?? []) {
     const n = rlimitNumber(r.type);
     if (n === undefined) throw new RuntimeError(`rlimit: unknown type ${JSON.stringify(r.type)}`);
@@ -277,6 +281,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   steps.push({ op: Op.READY, fields: [] });
   steps.push({ op: Op.FIFO_WAIT, fields: [] });
   for (const h of spec.hooks?.startContainer ?? []) steps.push(hookStep(h));
+  steps.push(...confinementSteps(spec, proc));
   steps.push(...credentialSteps(pinp));
   steps.push(execStep(pinp));
   return { steps, ns };
@@ -284,6 +289,8 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
 
 export interface ExecPlanInput {
   proc: Process;
+  /** the container's config: personality and such apply to exec'd processes too */
+  spec?: Spec;
   /** the container init's namespaces to join, by spec type → /proc/PID/ns path */
   join: Map<string, string>;
   preserveFds: number;
@@ -316,6 +323,7 @@ export function execPlan(inp: ExecPlanInput): Step[] {
   }
   if (inp.proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(inp.proc.user.umask)] });
   steps.push(...lookupSteps(pinp));
+  steps.push(...confinementSteps(inp.spec, inp.proc));
   steps.push(...credentialSteps(pinp));
   steps.push(execStep(pinp));
   return steps;

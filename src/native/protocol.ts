@@ -41,6 +41,7 @@ export const Op = {
   APPARMOR: 48,
   LABEL: 49,
   EXEC: 50,
+  AFFINITY: 51,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
