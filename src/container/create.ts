@@ -1,6 +1,6 @@
 // create: config.json → validated spec → plan → dx-init, and the runtime's side of the
 // conversation (maps, cgroup, hooks, pty), leaving a container blocked on its exec fifo.
-import { existsSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { Spec } from "../spec/types";
@@ -14,9 +14,11 @@ import { createPlan, NS_PROC_NAME } from "./plan";
 import { encodePlan, Msg, Op } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Stub } from "../native/stub";
 import { close, connectUnix, mkfifo, pidfdOpen, pidfdSendSignal, pollIn, sendWithFd } from "../native/libc";
-import { runHooks } from "../hooks/run";
+import { runHooks, runHooksWarn } from "../hooks/run";
+import { readFileSync } from "node:fs";
 import { openCgroup, type CgroupManager } from "../cgroups";
 import type { CgroupMountInfo } from "../mounts/plan";
+import { releaseHostMounts } from "../mounts/release";
 
 export interface CreateOptions {
   id: string;
@@ -75,6 +77,7 @@ export function create(ctx: Context, o: CreateOptions): Created {
   let stub: Stub | undefined;
   let initPid = 0;
   let ptyMaster = -1;
+  let hooksBegan = false;
   try {
     store.write(st);
     cg = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
@@ -82,7 +85,7 @@ export function create(ctx: Context, o: CreateOptions): Created {
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
     cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
-    mkfifo(store.fifo(id), 0o622);
+    makeExecFifo(store.fifo(id), spec);
 
     const ns = spec.linux?.namespaces ?? [];
     const cgroupMount: CgroupMountInfo = {
@@ -118,12 +121,23 @@ export function create(ctx: Context, o: CreateOptions): Created {
 
     if (plan.ns.created.has("user")) writeIdMaps(initPid, spec);
     cg.addProcess(initPid);
-    if (proc.oomScoreAdj !== undefined) writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));
+    if (proc.oomScoreAdj !== undefined) {
+      try {
+        writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));
+      } catch (e: any) {
+        // Going below our own value needs CAP_SYS_RESOURCE; engines show only this line.
+        throw new RuntimeError(`process.oomScoreAdj ${proc.oomScoreAdj}: write /proc/${initPid}/oom_score_adj: ${e?.code ?? e}`);
+      }
+    }
 
-    const state = hookState(st, "creating");
+    // Hooks run at lifecycle steps 3-5, after step 2, the create proper: runtime.md calls
+    // that "created" ("creating" is step 2 itself).
+    const state = hookState(st, "created");
+    hooksBegan = true;
     runHooks("prestart", spec.hooks?.prestart, state);
     runHooks("createRuntime", spec.hooks?.createRuntime, state);
-    sendGo(stub.ctl, state);
+    // Hooks run inside the container see the pid as the container does (runtime.md).
+    sendGo(stub.ctl, hookState({ ...st, pid: pidInsideOwnNamespace(initPid) }, "created"));
 
     for (;;) {
       const m = recvMessage(stub.ctl);
@@ -154,7 +168,10 @@ export function create(ctx: Context, o: CreateOptions): Created {
   } catch (e) {
     if (ptyMaster >= 0) close(ptyMaster);
     undoCreate(ctx, id, initPid, stub, cg);
+    releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
+    // A failed hook stops the container and the lifecycle goes on at destroy + poststop.
+    if (hooksBegan) runHooksWarn("poststop", spec.hooks?.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
     // Hooks the stub runs during create are the createContainer ones.
     if (e instanceof StubError) throw new RuntimeError(e.op === Op.HOOK ? `createContainer ${e.message}` : e.message);
     throw e;
@@ -176,6 +193,22 @@ function compileSeccompLazy(spec: Spec, ctx: Context) {
   // libseccomp is loaded only for configs that ask for a filter.
   const { compileSeccomp } = require("../seccomp") as typeof import("../seccomp");
   return compileSeccomp(spec.linux!.seccomp!, (m) => ctx.log.warn(m));
+}
+
+/**
+ * The init opens the fifo for writing as the container's root, which in a new user
+ * namespace is an unprivileged host uid: the mode must survive the umask, and the owner
+ * is that uid so the open needs no capability over a host-owned inode.
+ */
+function makeExecFifo(path: string, spec: Spec): void {
+  mkfifo(path, 0o622);
+  chmodSync(path, 0o622);
+  const hostOf = (maps: { containerID: number; hostID: number; size: number }[] | undefined) => {
+    const m = maps?.find((x) => x.containerID === 0 && x.size > 0);
+    return m ? m.hostID : 0;
+  };
+  if (spec.linux?.namespaces?.some((n) => n.type === "user" && !n.path))
+    chownSync(path, hostOf(spec.linux.uidMappings), hostOf(spec.linux.gidMappings));
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {
@@ -266,5 +299,16 @@ export function killAndWait(pid: number, timeoutMs = 5000): void {
     pollIn(fd, timeoutMs);
   } finally {
     close(fd);
+  }
+}
+
+/** The last NSpid entry: the pid in the innermost pid namespace the process is in. */
+export function pidInsideOwnNamespace(pid: number): number {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"));
+    const all = m ? m[1]!.trim().split(/\s+/) : [];
+    return Number(all[all.length - 1] ?? pid);
+  } catch {
+    return pid;
   }
 }

@@ -7,9 +7,10 @@ import { validateId, type StoredState } from "../state/store";
 import { hookState, liveStatus, type Status } from "../state/status";
 import { procStat } from "../state/proc";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, close, pidfdOpen, pidfdSendSignal, pollIn, readFd, tryOpen, strerror } from "../native/libc";
-import { runHooksWarn } from "../hooks/run";
+import { runHooks, runHooksWarn } from "../hooks/run";
 import { loadCgroup } from "../cgroups";
 import { killAndWait } from "./create";
+import { releaseHostMounts } from "../mounts/release";
 
 export function load(ctx: Context, id: string): { st: StoredState; status: Status } {
   validateId(id);
@@ -28,16 +29,24 @@ export function start(ctx: Context, id: string): StoredState {
       if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
       throw new RuntimeError(`cannot start a container in the ${status} state`);
     }
+    // The pidfd first: once the fifo is open the init may exec and exit at once.
+    let pidfd: number;
+    try {
+      pidfd = pidfdOpen(st.pid);
+    } catch {
+      throw new RuntimeError("cannot start a container that has stopped");
+    }
     const fifo = ctx.store.fifo(id);
     const fd = tryOpen(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) throw new RuntimeError(`open exec fifo ${fifo}: ${strerror(-fd)}`);
+    if (fd < 0) {
+      close(pidfd);
+      throw new RuntimeError(`open exec fifo ${fifo}: ${strerror(-fd)}`);
+    }
     // The init opens the write side once we hold the read side, runs the startContainer
     // hooks and its last setup, then execs: the fifo closes on execve (EOF = started),
     // or carries "E<message>" when something failed on the way.
-    let pidfd = -1;
     let got = "";
     try {
-      pidfd = pidfdOpen(st.pid);
       for (;;) {
         // A fifo polls as hung up only after a writer came and went, so EOF here is real.
         if (pollIn(fd, 50)) {
@@ -57,7 +66,7 @@ export function start(ctx: Context, id: string): StoredState {
       }
     } finally {
       close(fd);
-      if (pidfd >= 0) close(pidfd);
+      close(pidfd);
     }
     const failed = got.startsWith("E") ? got.slice(1).trim() : "";
     try {
@@ -68,15 +77,33 @@ export function start(ctx: Context, id: string): StoredState {
     ctx.store.write(st);
     if (failed) throw new RuntimeError(failed.startsWith("hook ") ? `startContainer ${failed}` : failed);
     const spec = st.config as Spec;
-    runHooksWarn("poststart", spec.hooks?.poststart, hookState(st, "running"), (m) => ctx.log.warn(m));
+    try {
+      runHooks("poststart", spec.hooks?.poststart, hookState(st, "running"));
+    } catch (e) {
+      // runtime.md: a failed poststart hook stops the container; delete finishes the job.
+      killAndWait(st.pid);
+      throw e;
+    }
     return st;
   });
 }
 
 export function kill(ctx: Context, id: string, sig: number, all: boolean): void {
   const { st, status } = load(ctx, id);
+  if (status === "stopped" && all && st.cgroup) {
+    // As runc does: once init has exited, --all still reaches what is left in the cgroup.
+    // containerd's shim sends it to clean up after an init that shared a pid namespace.
+    try {
+      loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
+    } catch {
+      // The cgroup is gone, and with it every process: nothing left to signal.
+    }
+    return;
+  }
   if (status !== "created" && status !== "running" && status !== "paused")
-    throw new RuntimeError(`container ${id} is not running (status ${status})`);
+    // go-runc users (containerd's shim) match "container not running" to tell an exited
+    // container from a failed kill.
+    throw new RuntimeError(`container not running: ${id} (status ${status})`);
   if (all && st.cgroup) {
     loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
     return;
@@ -146,6 +173,7 @@ export function destroy(ctx: Context, st: StoredState): void {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }
   }
+  if (st.rootfs) releaseHostMounts(st.rootfs, st.config as Spec, (m) => ctx.log.warn(m));
   const fifo = ctx.store.fifo(st.id);
   if (existsSync(fifo)) {
     try {

@@ -38,6 +38,9 @@ export const NS_PROC_NAME: Record<string, string> = {
   time: "time",
 };
 
+/** PIVOT mode for a container in the runtime's mount namespace: chroot only. */
+const PIVOT_CHROOT = 2;
+
 const str = (s: string) => ({ str: s });
 const u64 = (n: number | bigint) => ({ u64: n });
 
@@ -219,8 +222,17 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (!proc) throw new RuntimeError("config.json: process is required to create a container");
   const linux = spec.linux ?? {};
   const ns = namespacePlan(linux.namespaces);
-  if (!ns.created.has("mount") && !ns.joined.has("mount"))
-    throw new RuntimeError("config.json: a mount namespace is required (linux.namespaces has no \"mount\")");
+  // Without a mount namespace the container shares the runtime's: its mounts are made
+  // there (under the rootfs) and it is entered by chroot. What would change how the host
+  // itself sees its mounts is refused.
+  const hostMountNs = !ns.created.has("mount") && !ns.joined.has("mount");
+  if (hostMountNs) {
+    const needs = (what: string) => new RuntimeError(`config.json: ${what} needs a mount namespace (linux.namespaces has no "mount")`);
+    if (linux.maskedPaths?.length) throw needs("linux.maskedPaths");
+    if (linux.readonlyPaths?.length) throw needs("linux.readonlyPaths");
+    if (linux.rootfsPropagation) throw needs("linux.rootfsPropagation");
+    if (spec.root?.readonly) throw needs("root.readonly");
+  }
   if ((spec.hostname || spec.domainname) && !ns.created.has("uts") && !ns.joined.has("uts"))
     throw new RuntimeError("config.json: hostname/domainname need a new uts namespace");
   const userns = ns.created.has("user") || ns.joined.has("user");
@@ -238,7 +250,9 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
 
   const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH);
   steps.push({ op: Op.WAIT_GO, fields: [] });
-  if (ns.created.has("user")) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
+  // Become the namespace's root (created or joined): files made during setup then get
+  // a mapped owner instead of failing with EOVERFLOW.
+  if (userns) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
   if (ns.created.has("cgroup")) steps.push({ op: Op.UNSHARE, fields: [u64(CLONE_FLAG.cgroup!)] });
   steps.push({ op: Op.SETSID, fields: [] });
   if (inp.keyring) steps.push({ op: Op.KEYRING, fields: [str(inp.keyring)] });
@@ -255,12 +269,13 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     userns,
     terminal,
     cgroup: inp.cgroupMount,
+    hostMountNs,
   };
-  steps.push(...rootfsSteps(rinput, prop ?? 0));
+  // Binds need a bindable "/" during setup: an unbindable root is applied only at the end.
+  steps.push(...rootfsSteps(rinput, prop && !(prop & MS.UNBINDABLE) ? prop : 0));
   steps.push(...deviceSteps(rinput));
   for (const h of spec.hooks?.createContainer ?? []) steps.push(hookStep(h));
-  steps.push({ op: Op.PIVOT, fields: [u64(inp.noPivot ? 1 : 0)] });
-  if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });
+  steps.push({ op: Op.PIVOT, fields: [u64(hostMountNs ? PIVOT_CHROOT : inp.noPivot ? 1 : 0)] });
 
   if (terminal) {
     const size = proc.consoleSize;
@@ -269,12 +284,17 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (spec.hostname) steps.push({ op: Op.HOSTNAME, fields: [str(spec.hostname)] });
   if (spec.domainname) steps.push({ op: Op.DOMAINNAME, fields: [str(spec.domainname)] });
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
-    if (k.includes("/") || k.includes("..")) throw new RuntimeError(`sysctl ${JSON.stringify(k)}: invalid name`);
-    steps.push({ op: Op.SYSCTL, fields: [str(`/proc/sys/${k.replaceAll(".", "/")}`), str(v)] });
+    // "net.ipv4.ip_forward" or, where a name itself has dots (eth0.100), "net/ipv4/conf/eth0.100/..."
+    const rel = k.includes("/") ? k : k.replaceAll(".", "/");
+    if (!rel || rel.startsWith("/") || rel.split("/").some((c) => c === "" || c === "." || c === ".."))
+      throw new RuntimeError(`sysctl ${JSON.stringify(k)}: invalid name`);
+    steps.push({ op: Op.SYSCTL, fields: [str(`/proc/sys/${rel}`), str(v)] });
   }
   for (const p of linux.readonlyPaths ?? []) steps.push({ op: Op.READONLY, fields: [str(p)] });
   for (const p of linux.maskedPaths ?? []) steps.push({ op: Op.MASK, fields: [str(p)] });
   if (spec.root?.readonly) steps.push({ op: Op.ROOT_RO, fields: [] });
+  // The configured propagation, last: the pivot may have made the new root private.
+  if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });
   if (proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(proc.user.umask)] });
   else steps.push({ op: Op.UMASK, fields: [u64(0o022)] });
   steps.push(...lookupSteps(pinp));

@@ -53,6 +53,8 @@ const FLAGS: Record<string, [boolean, number]> = {
   nolazytime: [false, MS.LAZYTIME],
   symfollow: [false, MS.NOSYMFOLLOW],
   nosymfollow: [true, MS.NOSYMFOLLOW],
+  // mount(8)'s "defaults" (rw, suid, dev, exec, async) is what no flag already means
+  defaults: [false, 0],
   silent: [true, MS.SILENT],
   loud: [false, MS.SILENT],
 };
