@@ -906,7 +906,11 @@ static void op_pivot(struct field *f)
 
 	if (fchdir(newroot) < 0)
 		die(errno, "chdir ", rootpath);
-	if (f[0].u) {
+	if (f[0].u == 2) {
+		/* The mount namespace is the host's: moving or pivoting would change its root. */
+		if (chroot(".") < 0)
+			die(errno, "chroot ", rootpath);
+	} else if (f[0].u) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			die(errno, "move ", rootpath, " to /");
 		if (chroot(".") < 0)

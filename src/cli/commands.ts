@@ -70,6 +70,7 @@ export const COMMANDS: Record<string, Command> = {
       string: ["process", "cwd", "env", "user", "additional-gids", "cap", "pid-file", "console-socket", "preserve-fds", "apparmor", "process-label", "cgroup"],
       boolean: ["tty", "detach", "no-new-privs", "ignore-paused"],
       alias: { p: "process", e: "env", u: "user", g: "additional-gids", c: "cap", t: "tty", d: "detach" },
+      stopAtFirstArg: true,
     },
     async run(ctx, a) {
       const { exec } = await import("../container/exec");

@@ -8,6 +8,25 @@ export interface FlagSpec {
   boolean?: string[];
   alias?: Record<string, string>;
   default?: Record<string, unknown>;
+  /**
+   * Flags end at the first positional argument, as Go's flag package does: for exec,
+   * everything after the container id is the command, so `exec ID sh -c x` keeps its -c.
+   */
+  stopAtFirstArg?: boolean;
+}
+
+/** Index of the first positional argument (skipping flags and the values of string flags). */
+function firstArg(argv: string[], spec: FlagSpec): number {
+  const takesValue = new Set(spec.string ?? []);
+  for (const [k, v] of Object.entries(spec.alias ?? {})) if (takesValue.has(v)) takesValue.add(k);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return i;
+    if (!a.startsWith("-") || a === "-") return i;
+    if (a.includes("=")) continue;
+    if (takesValue.has(a.replace(/^--?/, ""))) i++;
+  }
+  return argv.length;
 }
 
 function normalise(argv: string[], known: Set<string>): string[] {
@@ -41,6 +60,15 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
   const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), ...Object.keys(spec.alias ?? {}), "help"]);
   for (const v of Object.values(spec.alias ?? {})) known.add(v);
   const unknown: string[] = [];
+  let tail: string[] = [];
+  if (spec.stopAtFirstArg) {
+    const at = firstArg(argv, spec);
+    tail = argv.slice(at);
+    argv = argv.slice(0, at);
+    if (tail[0] === "--") tail = tail.slice(1);
+    // "ID -- cmd": the separator after the first argument was always accepted.
+    if (tail[1] === "--") tail.splice(1, 1);
+  }
   const parsed = minimist(normalise(argv, known), {
     string: spec.string,
     boolean: [...(spec.boolean ?? []), "help"],
@@ -56,6 +84,7 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
     },
   });
   if (unknown.length) throw new RuntimeError(`${cmd}: flag provided but not defined: ${unknown[0]!.split("=")[0]}`);
+  parsed._.push(...tail);
   return parsed;
 }
 

@@ -37,6 +37,8 @@ export interface RootfsInput {
   userns: boolean;
   terminal: boolean;
   cgroup?: CgroupMountInfo;
+  /** no mount namespace of its own: "/" and the rootfs are the host's, left as they are */
+  hostMountNs?: boolean;
 }
 
 const str = (s: string) => ({ str: s });
@@ -87,8 +89,13 @@ export class MountError extends Error {}
 /** Steps from "make / a slave" up to (not including) the pivot. */
 export function rootfsSteps(inp: RootfsInput, rootPropagation: number): Step[] {
   const steps: Step[] = [];
-  steps.push(mount("", "/", "", rootPropagation || MS.SLAVE | MS.REC, "", 0));
-  steps.push(mount(inp.rootfs, inp.rootfs, "", MS.BIND | MS.REC, "", 0));
+  // An unbindable tree cannot be bind-mounted, so the rootfs bind below would fail:
+  // unbindable is set on the new root after the pivot; until then the tree is private.
+  const before = rootPropagation & MS.UNBINDABLE ? MS.PRIVATE | MS.REC : rootPropagation || MS.SLAVE | MS.REC;
+  if (!inp.hostMountNs) {
+    steps.push(mount("", "/", "", before, "", 0));
+    steps.push(mount(inp.rootfs, inp.rootfs, "", MS.BIND | MS.REC, "", 0));
+  }
   steps.push({ op: Op.ROOTFS, fields: [str(inp.rootfs)] });
   for (const m of inp.mounts) steps.push(...mountSteps(m, inp));
   return steps;
