@@ -45,9 +45,9 @@ export const OCI_VERSION = "1.2.0";
 export function create(ctx: Context, o: CreateOptions): Created {
   const id = validateId(o.id);
   const bundle = resolve(o.bundle || process.cwd());
-  const spec = loadSpec(bundle);
+  const spec = loadSpec(bundle, { requireProcess: false });
   const rootfs = resolve(bundle, spec.root!.path);
-  const proc = spec.process!;
+  const proc = spec.process ?? { cwd: "/" };
   if (proc.terminal && !o.consoleSocket && !o.foreground)
     throw new RuntimeError("cannot allocate a tty when detaching without --console-socket");
   if (!proc.terminal && o.consoleSocket)

@@ -113,6 +113,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   const steps = execPlan({
     proc,
     spec,
+    chrootTo: join.has("mount") ? undefined : `/proc/${st.pid}/root`,
     join,
     preserveFds: o.preserveFds,
     detach: o.detach,

@@ -29,6 +29,7 @@ export function start(ctx: Context, id: string): StoredState {
       if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
       throw new RuntimeError(`cannot start a container in the ${status} state`);
     }
+    if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
     // The pidfd first: once the fifo is open the init may exec and exit at once.
     let pidfd: number;
     try {
@@ -108,22 +109,25 @@ export function kill(ctx: Context, id: string, sig: number, all: boolean): void 
     loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
     return;
   }
-  signalPid(st.pid, sig, st.startTime);
+  signalPid(id, st.pid, sig, st.startTime);
 }
 
 /** Signals through a pidfd, having checked that the pid is still the process recorded. */
-function signalPid(pid: number, sig: number, startTime: number): void {
+function signalPid(id: string, pid: number, sig: number, startTime: number): void {
+  // Exiting between the status check and here is still "not running" to an engine.
+  const gone = () => new RuntimeError(`container not running: ${id} (process ${pid} has exited)`);
   let fd: number;
   try {
     fd = pidfdOpen(pid);
   } catch {
-    throw new RuntimeError(`container process ${pid} is gone`);
+    throw gone();
   }
   try {
-    if (startTime && procStat(pid)?.startTime !== startTime) throw new RuntimeError(`container process ${pid} is gone`);
+    if (startTime && procStat(pid)?.startTime !== startTime) throw gone();
     pidfdSendSignal(fd, sig);
   } catch (e: any) {
     if (e instanceof RuntimeError) throw e;
+    if (e?.errno === 3 /* ESRCH */) throw gone();
     throw new RuntimeError(`signal ${sig} to ${pid}: ${e.message}`);
   } finally {
     close(fd);

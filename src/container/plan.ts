@@ -218,8 +218,10 @@ export interface CreatePlan {
 
 export function createPlan(inp: CreatePlanInput): CreatePlan {
   const { spec } = inp;
-  const proc = spec.process;
-  if (!proc) throw new RuntimeError("config.json: process is required to create a container");
+  // config.md: process is REQUIRED only when start is called. Without one the init
+  // stops at the exec fifo, and start refuses before opening it.
+  const hasProcess = !!spec.process;
+  const proc: Process = spec.process ?? { cwd: "/", args: [] };
   const linux = spec.linux ?? {};
   const ns = namespacePlan(linux.namespaces);
   // Without a mount namespace the container shares the runtime's: its mounts are made
@@ -297,9 +299,10 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });
   if (proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(proc.user.umask)] });
   else steps.push({ op: Op.UMASK, fields: [u64(0o022)] });
-  steps.push(...lookupSteps(pinp));
+  if (hasProcess) steps.push(...lookupSteps(pinp));
   steps.push({ op: Op.READY, fields: [] });
   steps.push({ op: Op.FIFO_WAIT, fields: [] });
+  if (!hasProcess) return { steps, ns };
   for (const h of spec.hooks?.startContainer ?? []) steps.push(hookStep(h));
   steps.push(...confinementSteps(spec, proc));
   steps.push(...credentialSteps(pinp));
@@ -313,6 +316,8 @@ export interface ExecPlanInput {
   spec?: Spec;
   /** the container init's namespaces to join, by spec type → /proc/PID/ns path */
   join: Map<string, string>;
+  /** a container in the runtime's mount namespace is entered by chroot into its init's root */
+  chrootTo?: string;
   preserveFds: number;
   detach: boolean;
   seccomp?: CompiledSeccomp;
@@ -340,6 +345,10 @@ export function execPlan(inp: ExecPlanInput): Step[] {
     steps.push({ op: Op.SETSID, fields: [] });
     const size = inp.proc.consoleSize;
     steps.push({ op: Op.CONSOLE, fields: [u64(size?.height ?? 0), u64(size?.width ?? 0)] });
+  }
+  if (inp.chrootTo) {
+    steps.push({ op: Op.ROOTFS, fields: [str(inp.chrootTo)] });
+    steps.push({ op: Op.PIVOT, fields: [u64(PIVOT_CHROOT)] });
   }
   if (inp.proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(inp.proc.user.umask)] });
   steps.push(...lookupSteps(pinp));
