@@ -1,13 +1,7 @@
 // libc through koffi, for what Bun's own APIs cannot do: SCM_RIGHTS, seals, pidfds,
 // flock, blocking waits with deadlines. Loaded on first use so commands that never
 // touch a process (state, list, spec) do not pay for dlopen.
-import type * as Koffi from "koffi";
-
-let koffiMod: typeof Koffi | undefined;
-
-function K(): typeof Koffi {
-  return (koffiMod ??= require("koffi") as typeof Koffi);
-}
+import { koffi as K } from "./koffi";
 
 type Fn = (...args: any[]) => any;
 
@@ -134,6 +128,17 @@ export function sealedMemfd(name: string, data: Uint8Array): number {
   }
   check("seal memfd", L().fcntl(fd, F_ADD_SEALS, "int", F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
   return fd;
+}
+
+/** A plain close-on-exec memfd, for C APIs that write into an fd. */
+export function memfd(name: string): number {
+  return check(`memfd_create ${name}`, L().memfd_create(name, MFD_CLOEXEC));
+}
+
+/** syscall(nr, type, value, ...) for calls with no wrapper here; errno read at once. */
+export function rawSyscall(nr: number, ...typedArgs: unknown[]): { ret: number; errno: number } {
+  const ret = Number(L().syscall(nr, ...typedArgs));
+  return { ret, errno: ret < 0 ? errno() : 0 };
 }
 
 export function close(fd: number): void {

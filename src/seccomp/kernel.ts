@@ -1,39 +1,21 @@
 // The few libc calls the compiler needs: a memfd for seccomp_export_bpf to write into,
 // and seccomp(2) itself to ask the running kernel which filter flags it accepts.
 import { closeSync, readFileSync } from "node:fs";
-import koffi from "koffi";
-import { strerror } from "../native/libc";
+import { memfd, rawSyscall, strerror, SysError } from "../native/libc";
 import { SeccompError } from "./errors";
 import { FILTER_FLAG } from "./names";
-
-type Fn = (...args: any[]) => any;
-let libc: Record<"memfd_create" | "syscall" | "__errno_location", Fn> | undefined;
-
-function L() {
-  if (libc) return libc;
-  const c = koffi.load("libc.so.6");
-  libc = {
-    memfd_create: c.func("int memfd_create(const char *name, unsigned int flags)"),
-    syscall: c.func("long syscall(long nr, ...)"),
-    __errno_location: c.func("int *__errno_location(void)"),
-  };
-  return libc;
-}
-
-// Bound here rather than borrowed so that no lazy dlopen runs between a call and its errno.
-function errno(): number {
-  return koffi.decode(L().__errno_location(), "int") as number;
-}
-
-const MFD_CLOEXEC = 1;
 
 /**
  * Runs `write(fd)` against a fresh memfd and returns what it wrote. Read back through
  * /proc/self/fd so a new open file description starts at offset 0, without an lseek binding.
  */
 export function captureFd(what: string, write: (fd: number) => number): Uint8Array {
-  const fd = Number(L().memfd_create("dx-seccomp-bpf", MFD_CLOEXEC));
-  if (fd < 0) throw new SeccompError(`seccomp: memfd_create: ${strerror(errno())}`);
+  let fd: number;
+  try {
+    fd = memfd("dx-seccomp-bpf");
+  } catch (e) {
+    throw new SeccompError(`seccomp: ${(e as SysError).message}`);
+  }
   try {
     const rc = write(fd);
     if (rc < 0) throw new SeccompError(`seccomp: ${what}: ${errnoText(-rc)}`);
@@ -61,8 +43,8 @@ export function kernelAcceptsFilterFlags(flags: number): boolean {
   const nr = SYS_SECCOMP[process.arch];
   let ok = false;
   if (nr !== undefined) {
-    const r = Number(L().syscall(nr, "unsigned int", SECCOMP_SET_MODE_FILTER, "unsigned int", flags, "void *", null));
-    ok = r < 0 && errno() === EFAULT;
+    const r = rawSyscall(nr, "unsigned int", SECCOMP_SET_MODE_FILTER, "unsigned int", flags, "void *", null);
+    ok = r.ret < 0 && r.errno === EFAULT;
   }
   probed.set(flags, ok);
   return ok;

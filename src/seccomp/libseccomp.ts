@@ -1,6 +1,7 @@
 // libseccomp through koffi. Loaded on first use: only create, run and features need a
 // filter compiler, and dlopen plus the bindings cost every other command for nothing.
-import koffi from "koffi";
+import type * as Koffi from "koffi";
+import { koffi as K } from "../native/koffi";
 import { SeccompError } from "./errors";
 
 /** enum scmp_filter_attr values used here. */
@@ -41,7 +42,8 @@ let loaded: Libseccomp | undefined;
 
 export function libseccomp(): Libseccomp {
   if (loaded) return loaded;
-  let lib: koffi.IKoffiLib;
+  const koffi = K();
+  let lib: Koffi.IKoffiLib;
   try {
     lib = koffi.load("libseccomp.so.2");
   } catch (e) {
