@@ -97,6 +97,65 @@ Options:
    --bundle value, -b value  path to the root of the bundle directory
    --rootless                generate a configuration for a rootless container
 `,
+  exec: `Usage: dx-runtime exec [command options] <container-id> <command> [args...]
+
+Run a new process inside a running container, in its namespaces and cgroup.
+
+Options:
+   --process value, -p value      path to a process.json (or - for stdin) instead of a command
+   --console-socket value         path to an AF_UNIX socket which will receive the pty master
+   --pid-file value               file to write the process id to
+   --detach, -d                   detach from the process
+   --tty, -t                      allocate a pseudo-TTY
+   --cwd value                    current working directory in the container
+   --env value, -e value          set an environment variable (repeatable)
+   --user value, -u value         uid[:gid]
+   --additional-gids value, -g value  additional gids (repeatable or comma-separated)
+   --cap value, -c value          add a capability to the bounding, effective, permitted and ambient sets
+   --no-new-privs                 set no_new_privs for the process
+   --apparmor value               AppArmor profile for the process
+   --process-label value          SELinux label for the process
+   --preserve-fds value           number of additional fds to pass to the process (default: 0)
+   --ignore-paused                allow exec in a paused container
+`,
+  pause: `Usage: dx-runtime pause <container-id>
+
+Suspend every process in the container (cgroup freezer).
+`,
+  resume: `Usage: dx-runtime resume <container-id>
+
+Resume every process of a paused container.
+`,
+  update: `Usage: dx-runtime update [command options] <container-id>
+
+Change the container's resource limits.
+
+Options:
+   --resources value, -r value  path to a linux.resources JSON file (or - for stdin)
+   --memory value               memory limit (bytes, or with a k/m/g suffix; -1 for none)
+   --memory-reservation value   memory soft limit
+   --memory-swap value          memory + swap limit
+   --kernel-memory value        kernel memory limit (where the kernel still has it)
+   --kernel-memory-tcp value    kernel TCP buffer limit
+   --cpu-period value           CPU CFS period in microseconds
+   --cpu-quota value            CPU CFS quota in microseconds
+   --cpu-share value            CPU shares (relative weight)
+   --cpu-rt-period value        CPU realtime period in microseconds
+   --cpu-rt-runtime value       CPU realtime runtime in microseconds
+   --cpu-idle value             SCHED_IDLE for the cgroup (0 or 1)
+   --cpuset-cpus value          CPUs to use (e.g. 0-2,4)
+   --cpuset-mems value          memory nodes to use
+   --pids-limit value           maximum number of processes
+   --blkio-weight value         block IO weight (10-1000)
+`,
+  events: `Usage: dx-runtime events [command options] <container-id>
+
+Print the container's resource statistics as JSON.
+
+Options:
+   --stats           print one stats object and exit
+   --interval value  time between stats lines (default: 5s)
+`,
   features: `Usage: dx-runtime features
 
 Show the enabled features as JSON (runtime-spec features.md).

@@ -41,8 +41,13 @@ export class Logger {
     this.log("info", msg);
   }
 
-  /** The error line: once on stderr for people, once in the log for engines. */
+  /** The error line: once on stderr, once in the log for engines. With --log-format json
+   * and no --log, stderr is the log, so it gets the JSON line (as runc's does). */
   error(msg: string): void {
+    if (!this.opts.file && this.opts.format === "json") {
+      process.stderr.write(this.line("error", msg));
+      return;
+    }
     process.stderr.write(`dx-runtime: ${msg}\n`);
     if (this.opts.file) this.log("error", msg);
   }

@@ -1,0 +1,182 @@
+// Fresh OCI bundles: a private copy of the busybox rootfs plus a config.json that
+// starts from the same defaults `runc spec` writes (without a terminal).
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { rootfsDir } from "./rootfs";
+import { currentSuite } from "./runtime";
+
+// The config is handled as plain JSON: tests deliberately write invalid and unknown fields.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Config = Record<string, any>;
+
+export const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+
+export function defaultConfig(args: string[] = ["sh"]): Config {
+  return {
+    ociVersion: "1.0.2-dev",
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+      cwd: "/",
+      capabilities: {
+        bounding: [...DEFAULT_CAPS],
+        effective: [...DEFAULT_CAPS],
+        permitted: [...DEFAULT_CAPS],
+        ambient: [...DEFAULT_CAPS],
+      },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs", readonly: true },
+    hostname: "dxt",
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+      },
+      {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+      },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      {
+        destination: "/sys/fs/cgroup",
+        type: "cgroup",
+        source: "cgroup",
+        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+      },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: "rwm" }] },
+      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}
+
+export interface BundleOptions {
+  /** process.args; default ["sh"]. */
+  args?: string[];
+  /** Change the config before it is written. */
+  patch?: (c: Config) => void;
+  /** Write this text as config.json instead of the JSON of the config (for malformed input). */
+  rawConfig?: string;
+  /** Skip copying the rootfs. */
+  noRootfs?: boolean;
+}
+
+export interface Bundle {
+  dir: string;
+  rootfs: string;
+  config: Config;
+  /** Rewrites config.json from `config`. */
+  write(): void;
+  /** Writes a file inside the rootfs (parents created). */
+  file(rel: string, content: string, mode?: number): string;
+  /**
+   * Creates a host dir next to the rootfs and bind-mounts it read-write at `dest` in the
+   * container: the way tests get files out of a read-only root.
+   */
+  hostDir(dest: string, name?: string): string;
+}
+
+let bundleSeq = 0;
+const bundleListeners: ((dir: string) => void)[] = [];
+
+export function onNewBundle(fn: (dir: string) => void): void {
+  bundleListeners.push(fn);
+}
+
+/** A unique directory under the suite, registered with the leak checker. */
+export function scratchDir(tag = "d"): string {
+  const dir = path.join(currentSuite().bundles, `${tag}${++bundleSeq}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const fn of bundleListeners) fn(dir);
+  return dir;
+}
+
+export function makeBundle(opts: BundleOptions = {}): Bundle {
+  const dir = scratchDir("b");
+  const rootfs = path.join(dir, "rootfs");
+  if (!opts.noRootfs) {
+    const r = spawnSync("cp", ["-a", rootfsDir(), rootfs], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`cp -a rootfs: ${r.stderr}`);
+  }
+  const config = defaultConfig(opts.args ?? ["sh"]);
+  const b: Bundle = {
+    dir,
+    rootfs,
+    config,
+    write() {
+      fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(b.config, null, 2));
+    },
+    file(rel, content, mode = 0o644) {
+      const p = path.join(rootfs, rel);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, content);
+      fs.chmodSync(p, mode);
+      return p;
+    },
+    hostDir(dest, name) {
+      const host = path.join(dir, name ?? `host${dest.replace(/\//g, "_")}`);
+      fs.mkdirSync(host, { recursive: true, mode: 0o777 });
+      fs.chmodSync(host, 0o777);
+      b.config.mounts.push({ destination: dest, type: "bind", source: host, options: ["rbind", "rw"] });
+      b.write();
+      return host;
+    },
+  };
+  opts.patch?.(config);
+  if (opts.rawConfig !== undefined) fs.writeFileSync(path.join(dir, "config.json"), opts.rawConfig);
+  else b.write();
+  return b;
+}
+
+/** Removes a namespace type from the config. */
+export function dropNamespace(c: Config, type: string): void {
+  c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== type);
+}
+
+/** Adds (or replaces) a namespace entry. */
+export function setNamespace(c: Config, type: string, nsPath?: string): void {
+  dropNamespace(c, type);
+  c.linux.namespaces.push(nsPath ? { type, path: nsPath } : { type });
+}
+
+/** All capabilities in all five sets: for tests that need a privileged container. */
+export function allCaps(c: Config, caps: string[]): void {
+  c.process.capabilities = {
+    bounding: [...caps],
+    effective: [...caps],
+    permitted: [...caps],
+    inheritable: [...caps],
+    ambient: [...caps],
+  };
+}
