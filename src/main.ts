@@ -6,6 +6,7 @@ import { RuntimeError } from "./cli/errors";
 import { COMMANDS, commandHelp } from "./cli/commands";
 import { USAGE } from "./cli/help";
 import pkg from "../package.json" with { type: "json" };
+import { out } from "./cli/output";
 
 async function main(argv: string[]): Promise<number> {
   let log = new Logger({ format: "text", debug: false });
@@ -13,19 +14,19 @@ async function main(argv: string[]): Promise<number> {
     const { g, cmd, rest } = parseGlobals(argv, DEFAULT_ROOT);
     log = new Logger({ file: g.log, format: g.logFormat, debug: g.debug });
     if (g.version) {
-      process.stdout.write(`dx-runtime version ${pkg.version}\nspec: 1.2.0\n`);
+      out(`dx-runtime version ${pkg.version}\nspec: 1.2.0\n`);
       return 0;
     }
     if (g.help || !cmd || cmd === "help") {
       const topic = cmd === "help" ? rest[0] : undefined;
-      process.stdout.write(topic && COMMANDS[topic] ? commandHelp(topic) : USAGE);
+      out(topic && COMMANDS[topic] ? commandHelp(topic) : USAGE);
       return 0;
     }
     const c = COMMANDS[cmd];
     if (!c) throw new RuntimeError(`No help topic for '${cmd}'`);
     const args = parseFlags(cmd, rest, c.flags);
     if (args.help) {
-      process.stdout.write(commandHelp(cmd));
+      out(commandHelp(cmd));
       return 0;
     }
     const ctx = { g, log, store: new Store(g.root) };

@@ -5,6 +5,7 @@ import type { Context } from "./context";
 import { RuntimeError } from "./errors";
 import { oneId, parseFlags, type FlagSpec } from "./parse";
 import { HELP } from "./help";
+import { out } from "./output";
 
 export interface Command {
   flags: FlagSpec;
@@ -106,10 +107,13 @@ export const COMMANDS: Record<string, Command> = {
   state: {
     flags: {},
     async run(ctx, a) {
-      const { load } = await import("../container/lifecycle");
-      const { specState } = await import("../state/status");
-      const { st, status } = load(ctx, oneId("state", a));
-      process.stdout.write(JSON.stringify(specState(st, status), null, 2) + "\n");
+      // Only the state store and /proc: no cgroup, FFI or spec code on this path.
+      const { liveStatus, specState } = await import("../state/status");
+      const { validateId } = await import("../state/store");
+      const id = validateId(oneId("state", a));
+      const st = ctx.store.read(id);
+      const status = liveStatus(ctx.store, st);
+      out(JSON.stringify(specState(st, status), null, 2) + "\n");
       return 0;
     },
   },
@@ -204,7 +208,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: {},
     async run() {
       const { runtimeFeatures } = await import("./features");
-      process.stdout.write(JSON.stringify(runtimeFeatures(), null, 2) + "\n");
+      out(JSON.stringify(runtimeFeatures(), null, 2) + "\n");
       return 0;
     },
   },

@@ -1,6 +1,7 @@
 import type { Context } from "./context";
 import { liveStatus, specState } from "../state/status";
 import { RuntimeError } from "./errors";
+import { out } from "./output";
 
 export function listContainers(ctx: Context, format: string, quiet: boolean): void {
   const rows: Record<string, unknown>[] = [];
@@ -13,16 +14,16 @@ export function listContainers(ctx: Context, format: string, quiet: boolean): vo
     }
   }
   if (quiet) {
-    for (const r of rows) process.stdout.write(`${r.id}\n`);
+    for (const r of rows) out(`${r.id}\n`);
     return;
   }
   if (format === "json") {
-    process.stdout.write(JSON.stringify(rows) + "\n");
+    out(JSON.stringify(rows) + "\n");
     return;
   }
   if (format !== "table") throw new RuntimeError(`invalid format option: ${format}`);
   const table = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
   for (const r of rows) table.push([String(r.id), String(r.pid), String(r.status), String(r.bundle), String(r.created), String(r.owner)]);
   const widths = table[0]!.map((_, c) => Math.max(12, ...table.map((row) => row[c]!.length + 3)));
-  for (const row of table) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join("") + "\n");
+  for (const row of table) out(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join("") + "\n");
 }

@@ -1,6 +1,7 @@
 // runc-style logging: --log FILE (default stderr) and --log-format text|json. containerd
 // reads the JSON lines' "level" and "msg" to say why a command failed.
 import { appendFileSync } from "node:fs";
+import { err } from "./output";
 
 export type Level = "debug" | "info" | "warning" | "error";
 
@@ -28,7 +29,7 @@ export class Logger {
         return;
       } catch {}
     }
-    if (level !== "error") process.stderr.write(text);
+    if (level !== "error") err(text);
   }
 
   debug(msg: string): void {
@@ -45,10 +46,10 @@ export class Logger {
    * and no --log, stderr is the log, so it gets the JSON line (as runc's does). */
   error(msg: string): void {
     if (!this.opts.file && this.opts.format === "json") {
-      process.stderr.write(this.line("error", msg));
+      err(this.line("error", msg));
       return;
     }
-    process.stderr.write(`dx-runtime: ${msg}\n`);
+    err(`dx-runtime: ${msg}\n`);
     if (this.opts.file) this.log("error", msg);
   }
 }

@@ -3,13 +3,14 @@ import type { Context } from "./context";
 import { RuntimeError } from "./errors";
 import { load } from "../container/lifecycle";
 import { loadCgroup } from "../cgroups";
+import { out } from "./output";
 
 export function ps(ctx: Context, id: string, format: string, psArgs: string[]): number {
   const { st, status } = load(ctx, id);
   if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
   const pids = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths).pids() : [st.pid];
   if (format === "json") {
-    process.stdout.write(JSON.stringify(pids) + "\n");
+    out(JSON.stringify(pids) + "\n");
     return 0;
   }
   if (format !== "table") throw new RuntimeError(`invalid format option: ${format}`);
@@ -20,10 +21,10 @@ export function ps(ctx: Context, id: string, format: string, psArgs: string[]): 
   const pidCol = header.trim().split(/\s+/).indexOf("PID");
   if (pidCol < 0) throw new RuntimeError("ps: could not find the PID column");
   const want = new Set(pids);
-  process.stdout.write(header + "\n");
+  out(header + "\n");
   for (const l of lines.slice(1)) {
     const f = l.trim().split(/\s+/);
-    if (want.has(Number(f[pidCol]))) process.stdout.write(l + "\n");
+    if (want.has(Number(f[pidCol]))) out(l + "\n");
   }
   return 0;
 }

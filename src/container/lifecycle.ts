@@ -9,7 +9,7 @@ import { procStat } from "../state/proc";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, close, pidfdOpen, pidfdSendSignal, pollIn, readFd, tryOpen, strerror } from "../native/libc";
 import { runHooks, runHooksWarn } from "../hooks/run";
 import { loadCgroup } from "../cgroups";
-import { killAndWait } from "./create";
+import { killAndWait } from "../process/reap";
 import { releaseHostMounts } from "../mounts/release";
 
 export function load(ctx: Context, id: string): { st: StoredState; status: Status } {

@@ -6,6 +6,7 @@ import type { Context } from "../cli/context";
 import { loadCgroup, statsEvent, type CgroupManager } from "../cgroups";
 import { load } from "./lifecycle";
 import type { StoredState } from "../state/store";
+import { out } from "../cli/output";
 
 function cgroupOf(st: StoredState): CgroupManager {
   if (!st.cgroup) throw new RuntimeError(`container ${st.id} has no cgroup`);
@@ -120,7 +121,7 @@ export async function events(ctx: Context, id: string, stats: boolean, intervalM
   if (first.status === "stopped") throw new RuntimeError(`container ${id} is not running`);
   const cg = cgroupOf(first.st);
   if (stats) {
-    process.stdout.write(statsEvent(id, cg.stats()) + "\n");
+    out(statsEvent(id, cg.stats()) + "\n");
     return;
   }
   for (;;) {
@@ -132,7 +133,7 @@ export async function events(ctx: Context, id: string, stats: boolean, intervalM
     }
     if (status === "stopped") return;
     try {
-      process.stdout.write(statsEvent(id, cg.stats()) + "\n");
+      out(statsEvent(id, cg.stats()) + "\n");
     } catch (e: any) {
       ctx.log.warn(`events: ${e.message}`);
     }
