@@ -1273,8 +1273,16 @@ static void op_umask(struct field *f)
 
 static void op_chdir(struct field *f)
 {
+	static char cwd[PATH_MAX];
 	if (chdir(f[0].s) < 0)
 		die(errno, "chdir ", f[0].s);
+	/*
+	 * A cwd such as /proc/self/fd/N can land on a directory our own fds still
+	 * hold from before pivot_root (CVE-2024-21626). The kernel's getcwd tells
+	 * by not starting with "/" (or failing) when the cwd is outside our root.
+	 */
+	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0 || cwd[0] != '/')
+		die(0, "chdir ", f[0].s, ": working directory is outside the container root");
 }
 
 /* 0 if path is a regular file we may execute, else the errno. */
@@ -1652,6 +1660,8 @@ int main(int argc, char **argv)
 	size_t len;
 
 	umask(0);
+	/* exec'd through /proc/PID/fd/N, the kernel would name us "N" in ps */
+	prctl(PR_SET_NAME, "dx-init", 0, 0, 0);
 	for (int i = 1; i < argc; i++) {
 		int v;
 		if ((v = parse_fd(argv[i], "ctl=")) != -2)

@@ -42,9 +42,12 @@ export function cleanPath(p: string): string {
 
 /** The path inside a hierarchy, absolute or relative, before it meets a mount point. */
 export function innerPath(req: PathRequest): string {
-  if (req.systemd) return systemdCgroupPath(req.cgroupsPath, req.id);
-  const p = cleanPath(req.cgroupsPath ?? "");
-  if (p !== "") return p;
+  const p = req.systemd ? systemdCgroupPath(req.cgroupsPath, req.id) : cleanPath(req.cgroupsPath ?? "");
+  // A hierarchy's root (or the runtime's own cgroup) is shared with the host: limits
+  // would bind it and delete would kill every process in it.
+  if (p === "/" || p === ".")
+    throw new CgroupError(`cgroup: cgroupsPath ${JSON.stringify(req.cgroupsPath)} names a shared cgroup, not one of the container's own`);
+  if (req.systemd || p !== "") return p;
   if (req.id === "") throw new CgroupError("cgroup: no cgroupsPath and no container id to name the cgroup");
   return cleanPath(req.id);
 }

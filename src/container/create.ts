@@ -13,7 +13,8 @@ import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
 import { encodePlan, Msg, Op } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Stub } from "../native/stub";
-import { close, connectUnix, mkfifo, pidfdOpen, pidfdSendSignal, pollIn, sendWithFd } from "../native/libc";
+import { close, connectUnix, mkfifo, sendWithFd } from "../native/libc";
+import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
 import { readFileSync } from "node:fs";
 import { openCgroup, type CgroupManager } from "../cgroups";
@@ -80,10 +81,15 @@ export function create(ctx: Context, o: CreateOptions): Created {
   let hooksBegan = false;
   try {
     store.write(st);
-    cg = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
-    cg.create();
+    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
+    // Undo and delete kill every process in the cgroup: it must hold none but ours.
+    const others = existingPids(own);
+    if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
+    cg = own;
+    // Recorded before the mkdir: a create killed in between still leaves delete the paths to remove.
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
+    cg.create();
     cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
     makeExecFifo(store.fifo(id), spec);
 
@@ -175,6 +181,15 @@ export function create(ctx: Context, o: CreateOptions): Created {
     // Hooks the stub runs during create are the createContainer ones.
     if (e instanceof StubError) throw new RuntimeError(e.op === Op.HOOK ? `createContainer ${e.message}` : e.message);
     throw e;
+  }
+}
+
+/** Processes already in the cgroup (none when it does not exist yet). */
+function existingPids(cg: CgroupManager): number[] {
+  try {
+    return cg.pids();
+  } catch {
+    return [];
   }
 }
 
@@ -284,23 +299,6 @@ export function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub
   ctx.store.remove(id);
 }
 
-/** SIGKILL through a pidfd (so a recycled pid is never hit) and wait until it is gone. */
-export function killAndWait(pid: number, timeoutMs = 5000): void {
-  let fd: number;
-  try {
-    fd = pidfdOpen(pid);
-  } catch {
-    return;
-  }
-  try {
-    try {
-      pidfdSendSignal(fd, 9);
-    } catch {}
-    pollIn(fd, timeoutMs);
-  } finally {
-    close(fd);
-  }
-}
 
 /** The last NSpid entry: the pid in the innermost pid namespace the process is in. */
 export function pidInsideOwnNamespace(pid: number): number {

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Process, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
+import { processProblem } from "../spec/load";
 import type { Context } from "../cli/context";
 import { load } from "./lifecycle";
 import { execPlan } from "./plan";
@@ -54,6 +55,8 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
     } catch (e: any) {
       throw new RuntimeError(`process file ${o.processFile}: invalid JSON: ${e.message}`);
     }
+    const problem = processProblem(p);
+    if (problem !== null) throw new RuntimeError(`process file ${o.processFile}: ${problem}`);
     if (!p || typeof p !== "object" || !Array.isArray(p.args) || !p.args.length)
       throw new RuntimeError(`process file ${o.processFile}: args must be a non-empty array`);
     if (typeof p.cwd !== "string" || !p.cwd.startsWith("/")) throw new RuntimeError(`process file ${o.processFile}: cwd must be an absolute path`);

@@ -237,6 +237,9 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   }
   if ((spec.hostname || spec.domainname) && !ns.created.has("uts") && !ns.joined.has("uts"))
     throw new RuntimeError("config.json: hostname/domainname need a new uts namespace");
+  // The kernel's limit (__NEW_UTS_LEN); said here so the error does not echo the whole name.
+  for (const [k, v] of [["hostname", spec.hostname], ["domainname", spec.domainname]] as const)
+    if (v && Buffer.byteLength(v) > 64) throw new RuntimeError(`config.json: ${k} is ${Buffer.byteLength(v)} bytes long, the kernel allows 64`);
   const userns = ns.created.has("user") || ns.joined.has("user");
   const terminal = !!proc.terminal;
   const env = processEnv(proc, inp.rootfs);

@@ -21,13 +21,20 @@ export function runHook(point: HookPoint, h: Hook, stateJson: string): void {
       stderr: "pipe",
       timeout: h.timeout ? h.timeout * 1000 : undefined,
       killSignal: "SIGKILL",
+      // Its own process group, so that a timeout can kill what the hook started too.
+      detached: true,
     } as any);
   } catch (e: any) {
     throw new RuntimeError(`${point} hook ${h.path}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`);
   }
   const out = (new TextDecoder().decode(r.stdout ?? new Uint8Array()) + new TextDecoder().decode(r.stderr ?? new Uint8Array())).trim();
   const tail = out ? `: ${out.slice(-1024).replace(/\s*\n\s*/g, " ")}` : "";
-  if ((r as any).exitedDueToTimeout) throw new RuntimeError(`${point} hook ${h.path}: timed out after ${h.timeout}s${tail}`);
+  if ((r as any).exitedDueToTimeout) {
+    try {
+      process.kill(-r.pid, "SIGKILL");
+    } catch {}
+    throw new RuntimeError(`${point} hook ${h.path}: timed out after ${h.timeout}s${tail}`);
+  }
   if (r.signalCode) throw new RuntimeError(`${point} hook ${h.path}: killed by ${r.signalCode}${tail}`);
   if (r.exitCode !== 0) throw new RuntimeError(`${point} hook ${h.path}: exit status ${r.exitCode}${tail}`);
 }

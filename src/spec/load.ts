@@ -48,6 +48,8 @@ export function parseSpec(text: string, bundleDir: string, opts: LoadOptions = {
     throw err;
   }
 
+  // Every later pass recurses: a hostile document must not exhaust the stack first.
+  if (deeperThan(doc, MAX_NESTING)) throw new SpecError(`${CONFIG}: nested more than ${MAX_NESTING} levels deep`);
   dropNulls(doc);
   const schemaProblem = configProblem(doc);
   if (schemaProblem !== null) throw new SpecError(`${CONFIG}: ${schemaProblem}`);
@@ -61,6 +63,31 @@ export function parseSpec(text: string, bundleDir: string, opts: LoadOptions = {
   root.path = resolve(bundleDir, root.path);
   checkRootfs(root.path);
   return spec;
+}
+
+/**
+ * Why a process object (an `exec --process` file) breaks the schema, or null. Nulls are
+ * dropped first, as for config.json.
+ */
+export function processProblem(doc: unknown): string | null {
+  if (deeperThan(doc, MAX_NESTING)) return `nested more than ${MAX_NESTING} levels deep`;
+  dropNulls(doc);
+  const problem = configProblem({ ociVersion: "1.2.0", process: doc });
+  return problem === null ? null : problem.replace(/^\/process(\/|: )?/, "");
+}
+
+// Real configs nest a dozen levels; this leaves room and stays far from the stack's limit.
+const MAX_NESTING = 512;
+
+function deeperThan(doc: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[doc, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= limit) return true;
+    for (const v of Object.values(node)) if (typeof v === "object" && v !== null) stack.push([v, depth + 1]);
+  }
+  return false;
 }
 
 // Engines written in Go may marshal an empty field as null, and runc (Go's
