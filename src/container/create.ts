@@ -250,7 +250,7 @@ function sendToConsoleSocket(path: string, fd: number): void {
 }
 
 /** NOTIFY: the listener goes to the agent at listenerPath with the container state, as the spec says. */
-function sendSeccompListener(spec: Spec, fd: number, stateJson: string): void {
+export function sendSeccompListener(spec: Spec, fd: number, stateJson: string): void {
   const path = spec.linux?.seccomp?.listenerPath;
   if (!path) return;
   const st = JSON.parse(stateJson);

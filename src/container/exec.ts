@@ -14,7 +14,7 @@ import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc"
 import { loadCgroup } from "../cgroups";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
-import { writePidFile } from "./create";
+import { sendSeccompListener, writePidFile } from "./create";
 import { relayPty } from "./tty";
 
 export interface ExecOptions {
@@ -148,6 +148,11 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
           }
           close(m.fd);
         } else ptyMaster = m.fd;
+        continue;
+      }
+      if (m.type === Msg.SECCOMP_FD) {
+        sendSeccompListener(spec, m.fd, hookState(st, "running"));
+        close(m.fd);
       }
     }
   } catch (e) {

@@ -303,6 +303,14 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(proc.user.umask)] });
   else steps.push({ op: Op.UMASK, fields: [u64(0o022)] });
   if (hasProcess) steps.push(...lookupSteps(pinp));
+  // A filter with NOTIFY actions hands back a listener that the runtime must pass to the
+  // agent at listenerPath; only create is there to do it, so such a filter is loaded now
+  // (needing no_new_privs first when asked for) rather than after start.
+  if (hasProcess && inp.seccomp?.needsNotify) {
+    if (proc.noNewPrivileges) steps.push({ op: Op.NO_NEW_PRIVS, fields: [] });
+    steps.push(seccompStep(inp.seccomp));
+    pinp.seccomp = undefined;
+  }
   steps.push({ op: Op.READY, fields: [] });
   steps.push({ op: Op.FIFO_WAIT, fields: [] });
   if (!hasProcess) return { steps, ns };
