@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { applyDevicesV2, type DeviceRule } from "../../src/cgroups/devices";
 import { deviceFilterProgram } from "../../src/cgroups/devicefilter";
 import { unifiedMount } from "../../src/cgroups/mounts";
+import { useHarness } from "../lib/harness";
+
 
 const mount = unifiedMount("/sys/fs/cgroup")?.mountpoint ?? (existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : undefined);
 const dir = mount ? `${mount}/dxt-devfilter-${process.pid}` : "";
@@ -47,3 +49,7 @@ test.skipIf(!mount)("a device outside the allowlist cannot be opened; an update 
   applyDevicesV2(dir, [allow("a", -1, -1, "rwm")]);
   expect(await probe("echo x > /dev/null && echo w-ok || echo w-denied")).toBe("w-ok");
 });
+
+// The suite-wide leak check after every test, as for every other test file. Registered
+// last, so that it runs after this file's own cleanup hooks.
+useHarness("cgroups-devicefilter");

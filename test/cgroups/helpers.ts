@@ -3,11 +3,19 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { CgroupManager } from "../../src/cgroups";
+import { trackId } from "../lib/harness";
 
 export const bun = process.execPath;
 
 export function uniqueName(tag: string): string {
-  return `dxrt-test-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const name = `dxrt-test-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // The suite-wide leak checker then looks for cgroup dirs and processes under this name.
+  try {
+    trackId(name);
+  } catch {
+    // made outside a test (a describe body): the test's own cleanup is all there is
+  }
+  return name;
 }
 
 export class Cleanup {

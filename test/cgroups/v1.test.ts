@@ -11,6 +11,8 @@ import type { CgroupManager } from "../../src/cgroups/manager";
 import { hugePageSizes, procCgroups, unifiedMountOf, v1Hierarchies } from "../../src/cgroups/mounts";
 import type { LinuxResources } from "../../src/spec/types";
 import { bun, Cleanup, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
+import { useHarness } from "../lib/harness";
+
 
 const ROOT = "/sys/fs/cgroup";
 const hasV1 = cgroupVersion() === 1 && v1Hierarchies(ROOT).has("devices");
@@ -467,3 +469,7 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
     });
   });
 });
+
+// The suite-wide leak check after every test, as for every other test file. Registered
+// last, so that it runs after this file's own cleanup hooks.
+useHarness("cgroups-v1");

@@ -14,6 +14,8 @@ import { cgroupMounts, hugePageSizes } from "../../src/cgroups/mounts";
 import { setV2Resources } from "../../src/cgroups/v2/limits";
 import type { LinuxResources } from "../../src/spec/types";
 import { Cleanup, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
+import { useHarness } from "../lib/harness";
+
 
 function findV2Root(): string | undefined {
   if (cgroupVersion() === 2) return "/sys/fs/cgroup";
@@ -334,3 +336,7 @@ describe.skipIf(!ROOT)("cgroup v2 driver", () => {
     });
   });
 });
+
+// The suite-wide leak check after every test, as for every other test file. Registered
+// last, so that it runs after this file's own cleanup hooks.
+useHarness("cgroups-v2");

@@ -2,6 +2,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { compileSeccomp, type SeccompInput } from "../../src/seccomp";
 import { buildLoader, fixture, runFiltered } from "./harness";
+import { useHarness } from "../lib/harness";
+
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -219,3 +221,7 @@ describe("a Docker-like profile in the kernel", () => {
     expect(runFiltered(c, "clone3", [0, 0])).toMatchObject({ ret: -1, errno: ENOSYS });
   });
 });
+
+// The suite-wide leak check after every test, as for every other test file. Registered
+// last, so that it runs after this file's own cleanup hooks.
+useHarness("seccomp-filter");
