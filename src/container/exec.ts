@@ -16,6 +16,7 @@ import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { sendSeccompListener, writePidFile } from "./create";
 import { relayPty } from "./tty";
+import { forwardSignals } from "../process/forward";
 
 export interface ExecOptions {
   id: string;
@@ -36,9 +37,6 @@ export interface ExecOptions {
   apparmor?: string;
   processLabel?: string;
 }
-
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
-const SIGNUM: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28 };
 
 /** The process to run: a --process file as given, or the container's own process changed by the flags. */
 export function execProcess(base: Process | undefined, o: ExecOptions): Process {
@@ -170,15 +168,10 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     closeStub(stub);
     return 0;
   }
-  const handlers: [string, () => void][] = [];
-  for (const s of FORWARDED) {
-    const h = () => void killPid(pid, SIGNUM[s]!);
-    process.on(s, h);
-    handlers.push([s, h]);
-  }
+  const stopForwarding = forwardSignals(pid);
   const restore = ptyMaster >= 0 ? relayPty(ptyMaster) : undefined;
   const code = await stub.proc.exited;
-  for (const [s, h] of handlers) process.off(s, h);
+  stopForwarding();
   restore?.();
   closeStub(stub);
   return code ?? 1;

@@ -3,13 +3,10 @@
 import type { Context } from "../cli/context";
 import { create, type CreateOptions } from "./create";
 import { destroy, start } from "./lifecycle";
-import { kill as killPid } from "../native/libc";
 import { relayPty } from "./tty";
+import { forwardSignals } from "../process/forward";
 import { closeStub, recvMessage, stubError } from "../native/stub";
 import { Msg } from "../native/protocol";
-
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
-const SIGNUM: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGWINCH: 28 };
 
 export async function runContainer(ctx: Context, o: CreateOptions): Promise<number> {
   const c = create(ctx, o);
@@ -35,16 +32,11 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
     }
   }
   const pid = c.st.pid;
-  const handlers: [string, () => void][] = [];
-  for (const s of FORWARDED) {
-    const h = () => void killPid(pid, SIGNUM[s]!);
-    process.on(s, h);
-    handlers.push([s, h]);
-  }
+  const stopForwarding = forwardSignals(pid);
   let restore: (() => void) | undefined;
   if (c.ptyMaster >= 0) restore = relayPty(c.ptyMaster);
   const code = await c.proc.exited;
-  for (const [s, h] of handlers) process.off(s, h);
+  stopForwarding();
   restore?.();
   closeStub(c.stub);
   try {

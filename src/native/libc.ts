@@ -229,6 +229,20 @@ function addr(p: unknown): bigint {
   return BigInt(K().address(p as any) as any);
 }
 
+/** One iovec over `data` and room for one SCM_RIGHTS fd in `ctrl`, written into `hdr`. */
+function fillMsghdr(hdr: unknown, iov: unknown, data: unknown, len: number, ctrl: unknown): void {
+  const iovB = Buffer.alloc(16);
+  iovB.writeBigUInt64LE(addr(data), 0);
+  iovB.writeBigUInt64LE(BigInt(len), 8);
+  K().encode(iov as any, "uint8", Array.from(iovB), 16);
+  const h = Buffer.alloc(MSGHDR_SIZE);
+  h.writeBigUInt64LE(addr(iov), 16);
+  h.writeBigUInt64LE(1n, 24);
+  h.writeBigUInt64LE(addr(ctrl), 32);
+  h.writeBigUInt64LE(BigInt(CMSG_SPACE_1FD), 40);
+  K().encode(hdr as any, "uint8", Array.from(h), MSGHDR_SIZE);
+}
+
 export interface Received {
   data: Uint8Array;
   fd: number; // -1 when none came
@@ -241,16 +255,7 @@ export function recvWithFd(sock: number, max: number): Received | null {
   const iov = K().alloc("uint8", 16);
   const hdr = K().alloc("uint8", MSGHDR_SIZE);
   try {
-    const iovB = Buffer.alloc(16);
-    iovB.writeBigUInt64LE(addr(data), 0);
-    iovB.writeBigUInt64LE(BigInt(max), 8);
-    K().encode(iov, "uint8", Array.from(iovB), 16);
-    const h = Buffer.alloc(MSGHDR_SIZE);
-    h.writeBigUInt64LE(addr(iov), 16);
-    h.writeBigUInt64LE(1n, 24);
-    h.writeBigUInt64LE(addr(ctrl), 32);
-    h.writeBigUInt64LE(BigInt(CMSG_SPACE_1FD), 40);
-    K().encode(hdr, "uint8", Array.from(h), MSGHDR_SIZE);
+    fillMsghdr(hdr, iov, data, max, ctrl);
     let n: number;
     for (;;) {
       n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC));
@@ -293,16 +298,7 @@ export function sendWithFd(sock: number, data: Uint8Array, fd: number): void {
     c.writeInt32LE(SCM_RIGHTS, 12);
     c.writeInt32LE(fd, 16);
     K().encode(ctrl, "uint8", Array.from(c), CMSG_SPACE_1FD);
-    const iovB = Buffer.alloc(16);
-    iovB.writeBigUInt64LE(addr(dataP), 0);
-    iovB.writeBigUInt64LE(BigInt(len), 8);
-    K().encode(iov, "uint8", Array.from(iovB), 16);
-    const h = Buffer.alloc(MSGHDR_SIZE);
-    h.writeBigUInt64LE(addr(iov), 16);
-    h.writeBigUInt64LE(1n, 24);
-    h.writeBigUInt64LE(addr(ctrl), 32);
-    h.writeBigUInt64LE(BigInt(CMSG_SPACE_1FD), 40);
-    K().encode(hdr, "uint8", Array.from(h), MSGHDR_SIZE);
+    fillMsghdr(hdr, iov, dataP, len, ctrl);
     for (;;) {
       const r = Number(L().sendmsg(sock, hdr, 0x4000 /* MSG_NOSIGNAL */));
       if (r >= 0) return;

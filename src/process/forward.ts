@@ -1,0 +1,16 @@
+// A foreground run or exec stands in for the container's process: signals sent to the
+// runtime go on to it. Returns the function that stops forwarding.
+import { kill } from "../native/libc";
+
+const FORWARDED: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28 };
+
+export function forwardSignals(pid: number): () => void {
+  const handlers = Object.entries(FORWARDED).map(([name, sig]) => {
+    const h = () => void kill(pid, sig);
+    process.on(name, h);
+    return [name, h] as const;
+  });
+  return () => {
+    for (const [name, h] of handlers) process.off(name, h);
+  };
+}
