@@ -204,10 +204,10 @@ function mountableCgroupPaths(cg: CgroupManager): Record<string, string> {
   return out;
 }
 
-function compileSeccompLazy(spec: Spec, ctx: Context) {
+export function compileSeccompLazy(spec: Spec, ctx: Context) {
   // libseccomp is loaded only for configs that ask for a filter.
-  const { compileSeccomp } = require("../seccomp") as typeof import("../seccomp");
-  return compileSeccomp(spec.linux!.seccomp!, (m) => ctx.log.warn(m));
+  const { compileSeccompCached } = require("../seccomp") as typeof import("../seccomp");
+  return compileSeccompCached(spec.linux!.seccomp!, ctx.store.root, (m) => ctx.log.warn(m));
 }
 
 /**

@@ -14,7 +14,7 @@ import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc"
 import { loadCgroup } from "../cgroups";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
-import { sendSeccompListener, writePidFile } from "./create";
+import { compileSeccompLazy, sendSeccompListener, writePidFile } from "./create";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 
@@ -108,9 +108,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   for (const [type, path] of Object.entries(st.namespaces ?? {})) join.set(type, path);
   if (procStat(st.pid)?.startTime !== st.startTime) throw new RuntimeError(`container ${o.id} is not running`);
 
-  const seccomp = spec.linux?.seccomp
-    ? (require("../seccomp") as typeof import("../seccomp")).compileSeccomp(spec.linux.seccomp, (m) => ctx.log.warn(m))
-    : undefined;
+  const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
   const steps = execPlan({
     proc,
     spec,

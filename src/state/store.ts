@@ -36,7 +36,8 @@ const ID_RE = /^[\w+\-.]+$/;
 
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntimeError("container id cannot be empty");
-  if (!ID_RE.test(id) || id === "." || id === ".." || id.length > 1024)
+  // A leading dot is kept for the runtime's own entries under --root (.seccomp).
+  if (!ID_RE.test(id) || id.startsWith(".") || id.length > 1024)
     throw new RuntimeError(`invalid container id format: ${id}`);
   return id;
 }
@@ -115,7 +116,7 @@ export class Store {
   list(): string[] {
     try {
       return readdirSync(this.root, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
+        .filter((d) => d.isDirectory() && !d.name.startsWith("."))
         .map((d) => d.name)
         .sort();
     } catch {

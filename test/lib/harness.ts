@@ -67,7 +67,8 @@ export function useHarness(name: string, opts: { timeoutMs?: number } = {}): voi
   });
   afterAll(async () => {
     // Anything still under the suite's state root outlived the test that made it.
-    const left = fs.existsSync(suiteRoot) ? fs.readdirSync(suiteRoot) : [];
+    // Dot entries are the runtime's own (the seccomp filter cache), not containers.
+    const left = fs.existsSync(suiteRoot) ? fs.readdirSync(suiteRoot).filter((n) => !n.startsWith(".")) : [];
     const t: Tracked = { ids: new Set(left), dirs: new Set([suiteDir]), root: suiteRoot, envMarker };
     for (const id of left) await rt(["delete", "--force", id], { timeoutMs: 10_000 }).catch(() => undefined);
     const leaks = findLeaks(t);
