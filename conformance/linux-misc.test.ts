@@ -309,3 +309,19 @@ must("config-linux.md", "Runtimes MAY consider certain `cgroupsPath` values to b
     fails(await rt(["state", id]));
   }
 });
+
+must(
+  "config.md",
+  "**`execCPUAffinity`** (object, OPTIONAL) specifies CPU affinity used to execute the process.",
+  async () => {
+    // final: the CPUs the program itself runs on
+    const out = await run(["grep", "Cpus_allowed_list", "/proc/self/status"], (c) => (c.process.execCPUAffinity = { initial: "0", final: "1" }));
+    expect(out).toMatch(/Cpus_allowed_list:\s*1\s*$/);
+    // an impossible list is an error, and no container is left
+    const id = uniqueId();
+    const b = makeBundle({ args: ["true"], patch: (c) => (c.process.execCPUAffinity = { final: "1-0" }) });
+    fails(await rt(["create", "--bundle", b.dir, id]));
+    fails(await rt(["state", id]));
+  },
+  { title: "execCPUAffinity final", runcDeviates: "runc 1.1 does not support execCPUAffinity" },
+);
