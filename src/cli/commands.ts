@@ -18,10 +18,15 @@ const CREATE_FLAGS: FlagSpec = {
   alias: { b: "bundle", d: "detach" },
 };
 
-function createOptions(id: string, a: import("minimist").ParsedArgs) {
+function preserveFdsOf(a: import("minimist").ParsedArgs): number {
   const pf = a["preserve-fds"];
-  const preserveFds = pf === undefined || pf === "" ? 0 : Number(pf);
-  if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`invalid --preserve-fds: ${pf}`);
+  const n = pf === undefined || pf === "" ? 0 : Number(pf);
+  if (!Number.isInteger(n) || n < 0) throw new RuntimeError(`invalid --preserve-fds: ${pf}`);
+  return n;
+}
+
+function createOptions(id: string, a: import("minimist").ParsedArgs) {
+  const preserveFds = preserveFdsOf(a);
   return {
     id,
     bundle: a.bundle || undefined,
@@ -78,9 +83,7 @@ export const COMMANDS: Record<string, Command> = {
       const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
       const pos = a._.map(String);
       if (!pos.length) throw new RuntimeError("exec: requires the container id");
-      const pf = a["preserve-fds"];
-      const preserveFds = pf === undefined || pf === "" ? 0 : Number(pf);
-      if (!Number.isInteger(preserveFds) || preserveFds < 0) throw new RuntimeError(`invalid --preserve-fds: ${pf}`);
+      const preserveFds = preserveFdsOf(a);
       const gids = list(a["additional-gids"]).flatMap((g) => g.split(",")).filter(Boolean).map(Number);
       if (gids.some((g) => !Number.isInteger(g) || g < 0)) throw new RuntimeError("exec: --additional-gids must be numbers");
       return exec(ctx, {
