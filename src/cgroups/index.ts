@@ -13,6 +13,7 @@ export { CgroupError } from "./errors";
 export { applyDevicesV2, DEFAULT_ALLOWED_DEVICES, deviceRules, type DeviceRule } from "./devices";
 export { statsEvent, statsJSON, type Stats } from "./stats";
 export { expandSlice, systemdCgroupPath } from "./systemd";
+export { primeAttach } from "./prime";
 
 /** 2 when the hierarchy root is a cgroup2 filesystem (CGROUP2_SUPER_MAGIC), else 1. */
 export function cgroupVersion(root: string = DEFAULT_ROOT): 1 | 2 {

@@ -17,7 +17,7 @@ import { close, connectUnix, mkfifo, sendWithFd } from "../native/libc";
 import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
 import { readFileSync } from "node:fs";
-import { openCgroup, type CgroupManager } from "../cgroups";
+import { openCgroup, primeAttach, type CgroupManager } from "../cgroups";
 import type { CgroupMountInfo } from "../mounts/plan";
 import { releaseHostMounts } from "../mounts/release";
 
@@ -91,6 +91,9 @@ export function create(ctx: Context, o: CreateOptions): Created {
     store.write(st);
     cg.create();
     cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    // After the cgroup work above (the warm-up holds the cgroup lock while it waits),
+    // overlapping the plan, the stub's start and its clone.
+    primeAttach();
     makeExecFifo(store.fifo(id), spec);
 
     const ns = spec.linux?.namespaces ?? [];

@@ -11,7 +11,7 @@ import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError } from "../native/stub";
 import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc";
-import { loadCgroup } from "../cgroups";
+import { loadCgroup, primeAttach } from "../cgroups";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { compileSeccompLazy, sendSeccompListener, writePidFile } from "./create";
@@ -95,6 +95,7 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
 
 export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   const { st, status } = load(ctx, o.id);
+  if (st.cgroup) primeAttach();
   if (status === "stopped") throw new RuntimeError(`cannot exec in a stopped container`);
   if (status === "paused" && !o.ignorePaused) throw new RuntimeError(`cannot exec in a paused container (use --ignore-paused to override)`);
   if (status === "creating") throw new RuntimeError(`cannot exec in a container that is still being created`);
