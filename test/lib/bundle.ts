@@ -5,6 +5,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { rootfsDir } from "./rootfs";
 import { currentSuite } from "./runtime";
+import { defaultSpec } from "../../src/spec/default";
 
 // The config is handled as plain JSON: tests deliberately write invalid and unknown fields.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -12,73 +13,13 @@ export type Config = Record<string, any>;
 
 export const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
+/** `runc spec`'s document (which `dx-runtime spec` writes), made non-interactive. */
 export function defaultConfig(args: string[] = ["sh"]): Config {
-  return {
-    ociVersion: "1.0.2-dev",
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-      cwd: "/",
-      capabilities: {
-        bounding: [...DEFAULT_CAPS],
-        effective: [...DEFAULT_CAPS],
-        permitted: [...DEFAULT_CAPS],
-        ambient: [...DEFAULT_CAPS],
-      },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: "rootfs", readonly: true },
-    hostname: "dxt",
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-      },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-      {
-        destination: "/sys/fs/cgroup",
-        type: "cgroup",
-        source: "cgroup",
-        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
-      },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-    },
-  };
+  const c = defaultSpec() as Config;
+  c.process.terminal = false;
+  c.process.args = args;
+  c.hostname = "dxt";
+  return c;
 }
 
 export interface BundleOptions {
