@@ -7,7 +7,7 @@ import type { Spec } from "../spec/types";
 import { loadSpec } from "../spec/load";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
-import { validateId, type StoredState } from "../state/store";
+import { OCI_VERSION, validateId, type StoredState } from "../state/store";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
@@ -41,7 +41,6 @@ export interface Created {
   proc: Subprocess;
 }
 
-export const OCI_VERSION = "1.2.0";
 
 export function create(ctx: Context, o: CreateOptions): Created {
   const id = validateId(o.id);

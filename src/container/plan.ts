@@ -1,6 +1,6 @@
 // Every decision about a container, made before clone: the result is the ordered list
 // of steps that dx-init executes (native/PROTOCOL.md).
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hook, LinuxNamespace, Process, Spec } from "../spec/types";
 import { CloneMode, Op, type Step } from "../native/protocol";
@@ -367,8 +367,4 @@ export function execPlan(inp: ExecPlanInput): Step[] {
   steps.push(...credentialSteps(pinp));
   steps.push(execStep(pinp));
   return steps;
-}
-
-export function hasFile(p: string): boolean {
-  return existsSync(p);
 }

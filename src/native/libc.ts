@@ -29,9 +29,6 @@ function L(): Record<string, Fn> {
     kill: c.func("int kill(int, int)"),
     mkfifo: c.func("int mkfifo(const char *, uint32_t)"),
     open: c.func("int open(const char *, int, ...)"),
-    waitpid: c.func("int waitpid(int, _Out_ int *, int)"),
-    prctl: c.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
-    getpid: c.func("int getpid(void)"),
     umount2: c.func("int umount2(const char *, int)"),
   };
   return lib;
@@ -84,12 +81,8 @@ export const SOCK_SEQPACKET = 5;
 export const SOCK_CLOEXEC = 0x80000;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
-export const O_RDWR = 2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
-export const F_SETFD = 2;
-export const F_GETFD = 1;
-export const FD_CLOEXEC = 1;
 const F_ADD_SEALS = 1033;
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
@@ -106,16 +99,11 @@ const POLLIN = 1;
 const POLLHUP = 0x10;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-export const LOCK_UN = 8;
 
 export function socketpairSeqpacket(): [number, number] {
   const sv = [0, 0];
   check("socketpair", L().socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
   return [sv[0], sv[1]];
-}
-
-export function setCloexec(fd: number, on: boolean): void {
-  check("fcntl F_SETFD", L().fcntl(fd, F_SETFD, "int", on ? FD_CLOEXEC : 0));
 }
 
 /** A sealed, close-on-exec memfd holding `data`: nothing can change it once made. */
@@ -175,10 +163,6 @@ export function readFd(fd: number, max: number): Uint8Array | null {
     throw new SysError("read", e);
   }
   return buf.subarray(0, n);
-}
-
-export function writeFd(fd: number, data: Uint8Array): number {
-  return check("write", L().write(fd, data, data.length));
 }
 
 /** poll one fd for readability; true when readable or hung up, false on timeout. */

@@ -3,31 +3,12 @@
 // problem is "/json/pointer: reason", like the schema problems.
 
 import { HOOK_NAMES, type Spec } from "./types";
+import { rlimitNumber } from "../process/rlimits";
 
 export interface CheckOptions {
   /** create and run need a process; other readers of a config may not. */
   requireProcess: boolean;
 }
-
-/** Resource names setrlimit(2) knows, as spelled in process.rlimits[].type. */
-export const RLIMIT_NAMES: ReadonlySet<string> = new Set([
-  "RLIMIT_AS",
-  "RLIMIT_CORE",
-  "RLIMIT_CPU",
-  "RLIMIT_DATA",
-  "RLIMIT_FSIZE",
-  "RLIMIT_LOCKS",
-  "RLIMIT_MEMLOCK",
-  "RLIMIT_MSGQUEUE",
-  "RLIMIT_NICE",
-  "RLIMIT_NOFILE",
-  "RLIMIT_NPROC",
-  "RLIMIT_RSS",
-  "RLIMIT_RTPRIO",
-  "RLIMIT_RTTIME",
-  "RLIMIT_SIGPENDING",
-  "RLIMIT_STACK",
-]);
 
 // SemVer with major 1; the spec promises compatibility within a major version.
 const version1 = /^1\.\d+(\.\d+)?([-+][0-9A-Za-z.+-]*)?$/;
@@ -52,7 +33,7 @@ export function semanticProblem(spec: Spec, opts: CheckOptions): string | null {
     if (proc.rlimits) {
       const seen = new Set<string>();
       for (const [i, rl] of proc.rlimits.entries()) {
-        if (!RLIMIT_NAMES.has(rl.type)) return `/process/rlimits/${i}/type: unknown resource ${rl.type}`;
+        if (rlimitNumber(rl.type) === undefined) return `/process/rlimits/${i}/type: unknown resource ${rl.type}`;
         if (seen.has(rl.type)) return `/process/rlimits/${i}/type: duplicate ${rl.type}`;
         seen.add(rl.type);
         if (rl.soft > rl.hard) return `/process/rlimits/${i}: soft limit is above the hard limit`;

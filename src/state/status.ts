@@ -23,6 +23,8 @@ export function liveStatus(store: Store, st: StoredState): Status {
   return "running";
 }
 
+// Read here rather than through the cgroup drivers: state is the hottest command and
+// this one file is all it needs of them.
 function frozen(st: StoredState): boolean {
   const cg = st.cgroup;
   if (!cg) return false;

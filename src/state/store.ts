@@ -7,6 +7,9 @@ import { RuntimeError } from "../cli/errors";
 
 export const DEFAULT_ROOT = "/run/dx-runtime";
 
+/** The runtime-spec version the state this runtime writes complies with. */
+export const OCI_VERSION = "1.2.0";
+
 /** What the runtime keeps between commands. The spec's state plus what later commands need. */
 export interface StoredState {
   ociVersion: string;
@@ -89,7 +92,7 @@ export class Store {
   /** A state dir without state.json: a create that died before writing anything. */
   private placeholder(id: string): StoredState {
     return {
-      ociVersion: "1.2.0",
+      ociVersion: OCI_VERSION,
       id,
       status: "stopped",
       pid: 0,
