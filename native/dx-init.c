@@ -134,7 +134,12 @@ static const char *fmt_u(uint64_t v, char *buf)
 
 static const char *errstr(int err)
 {
+#ifdef __GLIBC__
+	/* strerror would pull glibc's locale machinery into the static binary */
 	const char *s = strerrordesc_np(err);
+#else
+	const char *s = strerror(err);
+#endif
 	return s ? s : "unknown error";
 }
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${DX_SKIP_APT:-}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   need=()
-  for p in busybox-static gcc make libc6-dev libseccomp2 file procps; do
+  for p in busybox-static gcc musl-tools linux-libc-dev make libc6-dev libseccomp2 file procps; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
