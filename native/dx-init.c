@@ -1222,6 +1222,12 @@ static void op_fifo_wait(struct field *f)
 	if (fd < 0)
 		die(errno, "open exec fifo for writing");
 	startfd = fd;
+	/* Tells start the writer is here: its reader is non-blocking, and an empty read
+	 * is EOF only after this byte. A start that went away must not kill us. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	sigaction(SIGPIPE, &ign, &old);
+	write_all(fd, "W", 1);
+	sigaction(SIGPIPE, &old, NULL);
 	close(fifofd);
 	close(procfd);
 	fifofd = procfd = -1;

@@ -1,6 +1,4 @@
 // One function per runc command: flags in, container operations out.
-import { existsSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { Context } from "./context";
 import { RuntimeError } from "./errors";
 import { oneId, parseFlags, type FlagSpec } from "./parse";
@@ -59,7 +57,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: {},
     async run(ctx, a) {
       const { start } = await import("../container/lifecycle");
-      start(ctx, oneId("start", a));
+      await start(ctx, oneId("start", a));
       return 0;
     },
   },
@@ -137,7 +135,7 @@ export const COMMANDS: Record<string, Command> = {
       const { remove } = await import("../container/lifecycle");
       const ids = a._.map(String);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
-      for (const id of ids) remove(ctx, id, !!a.force);
+      for (const id of ids) await remove(ctx, id, !!a.force);
       return 0;
     },
   },
@@ -199,6 +197,8 @@ export const COMMANDS: Record<string, Command> = {
     flags: { string: ["bundle"], boolean: ["rootless"], alias: { b: "bundle" } },
     async run(_ctx, a) {
       const { defaultSpec, renderSpec } = await import("../spec/default");
+      const { existsSync, writeFileSync } = await import("node:fs");
+      const { join, resolve } = await import("node:path");
       const dir = resolve(a.bundle || ".");
       const file = join(dir, "config.json");
       if (existsSync(file)) throw new RuntimeError("File config.json exists. Remove it first");

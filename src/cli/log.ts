@@ -1,6 +1,5 @@
 // runc-style logging: --log FILE (default stderr) and --log-format text|json. containerd
 // reads the JSON lines' "level" and "msg" to say why a command failed.
-import { appendFileSync } from "node:fs";
 import { err } from "./output";
 
 export type Level = "debug" | "info" | "warning" | "error";
@@ -25,7 +24,8 @@ export class Logger {
     const text = this.line(level, msg);
     if (this.opts.file) {
       try {
-        appendFileSync(this.opts.file, text);
+        // node:fs only when a log file is asked for: most commands never log.
+        (require("node:fs") as typeof import("node:fs")).appendFileSync(this.opts.file, text);
         return;
       } catch {}
     }

@@ -1,16 +1,16 @@
-// start, kill, delete: the operations on a container that already exists.
-import { existsSync, unlinkSync } from "node:fs";
+// start, kill, delete: the operations on a container that already exists. Engines call
+// them once or more per container, so their common paths load neither koffi nor the
+// cgroup, hook or mount code: only what the container's state says is needed.
+import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import { validateId, type StoredState } from "../state/store";
 import { hookState, liveStatus, type Status } from "../state/status";
-import { procStat } from "../state/proc";
-import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, close, pidfdOpen, pidfdSendSignal, pollIn, readFd, tryOpen, strerror } from "../native/libc";
-import { runHooks, runHooksWarn } from "../hooks/run";
-import { loadCgroup } from "../cgroups";
-import { killAndWait } from "../process/reap";
-import { releaseHostMounts } from "../mounts/release";
+import { isAlive, procStat } from "../state/proc";
+
+type Cgroups = typeof import("../cgroups");
+type Hooks = typeof import("../hooks/run");
 
 export function load(ctx: Context, id: string): { st: StoredState; status: Status } {
   validateId(id);
@@ -18,75 +18,88 @@ export function load(ctx: Context, id: string): { st: StoredState; status: Statu
   return { st, status: liveStatus(ctx.store, st) };
 }
 
-/** Opens the exec fifo's read side: the blocked init's open(O_WRONLY) returns, it writes one byte and goes on. */
-export function start(ctx: Context, id: string): StoredState {
-  validateId(id);
-  if (!ctx.store.exists(id)) throw new RuntimeError(`container ${id} does not exist`);
-  return ctx.store.withLock(id, () => {
-    const { st, status } = load(ctx, id);
-    if (status !== "created") {
-      if (status === "stopped") throw new RuntimeError(`cannot start a container that has stopped`);
-      if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
-      throw new RuntimeError(`cannot start a container in the ${status} state`);
-    }
-    if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
-    // The pidfd first: once the fifo is open the init may exec and exit at once.
-    let pidfd: number;
+/**
+ * Opens the exec fifo's read side: the init, blocked in open(O_WRONLY), writes "W", runs
+ * the startContainer hooks and its last setup, then execs. The fifo closes on execve
+ * (EOF = started) or carries "E<message>" when something failed on the way.
+ */
+export async function start(ctx: Context, id: string): Promise<StoredState> {
+  const { st, status } = load(ctx, id);
+  if (status !== "created") {
+    if (status === "stopped") throw new RuntimeError(`cannot start a container that has stopped`);
+    if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
+    throw new RuntimeError(`cannot start a container in the ${status} state`);
+  }
+  if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
+  const fifo = ctx.store.fifo(id);
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */);
+  } catch (e: any) {
+    throw new RuntimeError(`open exec fifo ${fifo}: ${e.code ?? e.message}`);
+  }
+  let got: string;
+  try {
+    got = await readStartReport(fd, st);
+  } finally {
+    closeSync(fd);
+  }
+  const failed = got.startsWith("E") ? got.slice(1).trim() : "";
+  try {
+    unlinkSync(fifo);
+  } catch {}
+  st.started = true;
+  st.status = "running";
+  ctx.store.write(st);
+  if (failed) throw new RuntimeError(failed.startsWith("hook ") ? `startContainer ${failed}` : failed);
+  const poststart = (st.config as Spec).hooks?.poststart;
+  if (poststart?.length) {
+    const { runHooks } = require("../hooks/run") as Hooks;
     try {
-      pidfd = pidfdOpen(st.pid);
-    } catch {
-      throw new RuntimeError("cannot start a container that has stopped");
-    }
-    const fifo = ctx.store.fifo(id);
-    const fd = tryOpen(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      close(pidfd);
-      throw new RuntimeError(`open exec fifo ${fifo}: ${strerror(-fd)}`);
-    }
-    // The init opens the write side once we hold the read side, runs the startContainer
-    // hooks and its last setup, then execs: the fifo closes on execve (EOF = started),
-    // or carries "E<message>" when something failed on the way.
-    let got = "";
-    try {
-      for (;;) {
-        // A fifo polls as hung up only after a writer came and went, so EOF here is real.
-        if (pollIn(fd, 50)) {
-          const b = readFd(fd, 4096);
-          if (b === null) continue;
-          if (b.length === 0) break;
-          got += new TextDecoder().decode(b);
-          continue;
-        }
-        if (pollIn(pidfd, 0)) {
-          // Gone: drain what it may have written first.
-          const b = readFd(fd, 4096);
-          if (b && b.length) got += new TextDecoder().decode(b);
-          if (!got) throw new RuntimeError("container init exited before it could be started");
-          break;
-        }
-      }
-    } finally {
-      close(fd);
-      close(pidfd);
-    }
-    const failed = got.startsWith("E") ? got.slice(1).trim() : "";
-    try {
-      unlinkSync(fifo);
-    } catch {}
-    st.started = true;
-    st.status = "running";
-    ctx.store.write(st);
-    if (failed) throw new RuntimeError(failed.startsWith("hook ") ? `startContainer ${failed}` : failed);
-    const spec = st.config as Spec;
-    try {
-      runHooks("poststart", spec.hooks?.poststart, hookState(st, "running"));
+      runHooks("poststart", poststart, hookState(st, "running"));
     } catch (e) {
       // runtime.md: a failed poststart hook stops the container; delete finishes the job.
-      killAndWait(st.pid);
+      await killAndWait(st.pid, st.startTime);
       throw e;
     }
-    return st;
-  });
+  }
+  return st;
+}
+
+/**
+ * Everything the init writes after the "W" that says it came. The fd is non-blocking, so
+ * an empty read before "W" means "not there yet" and one after it means EOF. The wait
+ * yields to the event loop, spinning for the first millisecond (the init usually execs
+ * within it) and backing off after, and notices an init that died without coming.
+ */
+async function readStartReport(fd: number, st: StoredState): Promise<string> {
+  const buf = new Uint8Array(4096);
+  const dec = new TextDecoder();
+  let text = "";
+  let came = false;
+  const t0 = performance.now();
+  for (let round = 0; ; round++) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e: any) {
+      if (e.code !== "EAGAIN") throw new RuntimeError(`read exec fifo: ${e.code ?? e.message}`);
+      n = -1;
+    }
+    if (n > 0) {
+      text += dec.decode(buf.subarray(0, n), { stream: true });
+      if (!came) {
+        came = true;
+        text = text.slice(1);
+      }
+      continue;
+    }
+    if (n === 0 && came) return text;
+    if (!came && round % 8 === 7 && !isAlive(st.pid, st.startTime))
+      throw new RuntimeError("container init exited before it could be started");
+    const waited = performance.now() - t0;
+    await (waited < 1 ? new Promise((r) => setImmediate(r)) : Bun.sleep(waited < 50 ? 1 : 10));
+  }
 }
 
 export function kill(ctx: Context, id: string, sig: number, all: boolean): void {
@@ -95,7 +108,7 @@ export function kill(ctx: Context, id: string, sig: number, all: boolean): void 
     // As runc does: once init has exited, --all still reaches what is left in the cgroup.
     // containerd's shim sends it to clean up after an init that shared a pid namespace.
     try {
-      loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
+      cgroupOf(st)!.killAll(sig);
     } catch {
       // The cgroup is gone, and with it every process: nothing left to signal.
     }
@@ -106,59 +119,54 @@ export function kill(ctx: Context, id: string, sig: number, all: boolean): void 
     // container from a failed kill.
     throw new RuntimeError(`container not running: ${id} (status ${status})`);
   if (all && st.cgroup) {
-    loadCgroup(st.cgroup.version, st.cgroup.paths).killAll(sig);
+    cgroupOf(st)!.killAll(sig);
     return;
   }
-  signalPid(id, st.pid, sig, st.startTime);
-}
-
-/** Signals through a pidfd, having checked that the pid is still the process recorded. */
-function signalPid(id: string, pid: number, sig: number, startTime: number): void {
-  // Exiting between the status check and here is still "not running" to an engine.
-  const gone = () => new RuntimeError(`container not running: ${id} (process ${pid} has exited)`);
-  let fd: number;
+  // The start time was matched by liveStatus just now. kill(2) rather than a pidfd keeps
+  // koffi off this path; a recycled pid would need the init to die, be reaped and its pid
+  // be handed out again in the microseconds between the two, which pid allocation (it
+  // moves forward through pid_max) does not do.
   try {
-    fd = pidfdOpen(pid);
-  } catch {
-    throw gone();
-  }
-  try {
-    if (startTime && procStat(pid)?.startTime !== startTime) throw gone();
-    pidfdSendSignal(fd, sig);
+    process.kill(st.pid, sig);
   } catch (e: any) {
-    if (e instanceof RuntimeError) throw e;
-    if (e?.errno === 3 /* ESRCH */) throw gone();
-    throw new RuntimeError(`signal ${sig} to ${pid}: ${e.message}`);
-  } finally {
-    close(fd);
+    // Exiting between the status check and here is still "not running" to an engine.
+    if (e?.code === "ESRCH") throw new RuntimeError(`container not running: ${id} (process ${st.pid} has exited)`);
+    throw new RuntimeError(`signal ${sig} to ${st.pid}: ${e?.code ?? e?.message}`);
   }
 }
 
-export function remove(ctx: Context, id: string, force: boolean): void {
+export async function remove(ctx: Context, id: string, force: boolean): Promise<void> {
   validateId(id);
   if (!ctx.store.exists(id)) {
     if (force) return;
     throw new RuntimeError(`container ${id} does not exist`);
   }
-  ctx.store.withLock(id, () => {
+  const { st, status } = load(ctx, id);
+  // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
+  // no lock. Anything alive is taken under the lock that create holds while it works.
+  if (status === "stopped") return destroy(ctx, st);
+  const release = ctx.store.lock(id);
+  try {
     const { st, status } = load(ctx, id);
     if ((status === "running" || status === "paused" || status === "creating") && !force)
       throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
-    destroy(ctx, st);
-  });
+    await destroy(ctx, st);
+  } finally {
+    release();
+  }
 }
 
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
-export function destroy(ctx: Context, st: StoredState): void {
-  const cg = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths) : undefined;
+export async function destroy(ctx: Context, st: StoredState): Promise<void> {
+  const cg = cgroupOf(st);
   if (cg && st.cgroup?.version === 1) {
     // Frozen tasks do not die until thawed.
     try {
       cg.thaw();
     } catch {}
   }
-  if (st.pid && procStat(st.pid)?.startTime === st.startTime) killAndWait(st.pid);
-  if (st.creator && procStat(st.creator.pid)?.startTime === st.creator.startTime) killAndWait(st.creator.pid);
+  if (st.pid) await killAndWait(st.pid, st.startTime);
+  if (st.creator) await killAndWait(st.creator.pid, st.creator.startTime);
   if (cg) {
     try {
       cg.thaw();
@@ -169,7 +177,7 @@ export function destroy(ctx: Context, st: StoredState): void {
         pids = cg.pids();
       } catch {}
       if (!pids.length) break;
-      for (const p of pids) killAndWait(p);
+      for (const p of pids) await killAndWait(p);
     }
     try {
       cg.destroy();
@@ -177,7 +185,11 @@ export function destroy(ctx: Context, st: StoredState): void {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }
   }
-  if (st.rootfs) releaseHostMounts(st.rootfs, st.config as Spec, (m) => ctx.log.warn(m));
+  const spec = st.config as Spec;
+  if (st.rootfs && spec && !spec.linux?.namespaces?.some((n) => n.type === "mount")) {
+    const { releaseHostMounts } = require("../mounts/release") as typeof import("../mounts/release");
+    releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
+  }
   const fifo = ctx.store.fifo(st.id);
   if (existsSync(fifo)) {
     try {
@@ -185,6 +197,26 @@ export function destroy(ctx: Context, st: StoredState): void {
     } catch {}
   }
   ctx.store.remove(st.id);
-  const spec = st.config as Spec;
-  if (st.bundle) runHooksWarn("poststop", spec.hooks?.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
+  if (st.bundle && spec?.hooks?.poststop?.length) {
+    const { runHooksWarn } = require("../hooks/run") as Hooks;
+    runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
+  }
+}
+
+function cgroupOf(st: StoredState) {
+  if (!st.cgroup) return undefined;
+  const { loadCgroup } = require("../cgroups") as Cgroups;
+  return loadCgroup(st.cgroup.version, st.cgroup.paths);
+}
+
+/**
+ * SIGKILL to a process that is still the one recorded (start time), and wait until it is
+ * gone. A process already gone or a zombie costs one read of /proc; only a live one loads
+ * the pidfd path, which waits for the exit without polling.
+ */
+async function killAndWait(pid: number, startTime?: number): Promise<void> {
+  const now = procStat(pid);
+  if (!now || now.state === "Z" || now.state === "X") return;
+  if (startTime !== undefined && startTime !== 0 && now.startTime !== startTime) return;
+  (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
 }

@@ -11,9 +11,9 @@ import { Msg } from "../native/protocol";
 export async function runContainer(ctx: Context, o: CreateOptions): Promise<number> {
   const c = create(ctx, o);
   try {
-    start(ctx, o.id);
+    await start(ctx, o.id);
   } catch (e) {
-    destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id));
     closeStub(c.stub);
     throw e;
   }
@@ -40,7 +40,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   restore?.();
   closeStub(c.stub);
   try {
-    destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id));
   } catch (e: any) {
     ctx.log.warn(`delete after run: ${e.message}`);
   }
