@@ -67,8 +67,8 @@ enum {
 	OP_CAPS_BOUNDING = 40, OP_IDENTITY = 41, OP_CAPS = 42,
 	OP_NO_NEW_PRIVS = 43, OP_SECCOMP = 44, OP_PERSONALITY = 45,
 	OP_SCHED = 46, OP_IOPRIO = 47, OP_APPARMOR = 48, OP_LABEL = 49,
-	OP_EXEC = 50, OP_AFFINITY = 51,
-	OP_MAX = 51
+	OP_EXEC = 50, OP_AFFINITY = 51, OP_CGROUP_JOIN = 52,
+	OP_MAX = 52
 };
 
 enum {
@@ -676,9 +676,54 @@ static void op_timens(struct field *f)
 		die(errno, "write /proc/self/timens_offsets");
 }
 
+/* A v2 cgroup that CLONE gives birth into (CLONE_INTO_CGROUP), from CGROUP_JOIN. */
+static int clone_cgfd = -1;
+
+/*
+ * Joins the container's cgroups without the cost of moving a process: a thread moving
+ * itself ("0" into a v1 `tasks` file) skips the kernel's threadgroup lock, whose first
+ * writer after a quiet spell waits out an RCU grace period (10-30 ms). C inherits them
+ * at clone. v2 has no such file; C is cloned into the v2 directory instead.
+ */
+static void op_cgroup_join(struct field *f)
+{
+	char **tasks = mkstrv(&f[0], NULL);
+	for (char **t = tasks; *t; t++) {
+		int fd = open(*t, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			die(errno, "join cgroup ", *t);
+		close(fd);
+	}
+	free(tasks);
+	if (f[1].n > 1) {
+		clone_cgfd = open(f[1].s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (clone_cgfd < 0)
+			die(errno, "open cgroup ", f[1].s);
+	}
+}
+
+/* struct clone_args of <linux/sched.h>, which clashes with the libc's <sched.h> */
+struct dx_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define DX_CLONE_INTO_CGROUP 0x200000000ULL
+
+static long clone_child(uint64_t flags)
+{
+	if (clone_cgfd < 0)
+		return syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	struct dx_clone_args a = { .flags = flags | DX_CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)clone_cgfd };
+	long pid = syscall(435 /* clone3 */, &a, sizeof a);
+	int err = errno;
+	close(clone_cgfd);
+	clone_cgfd = -1;
+	errno = err;
+	return pid;
+}
+
 static void op_clone(struct field *f)
 {
-	long pid = syscall(SYS_clone, (unsigned long)f[0].u | SIGCHLD, 0, 0, 0, 0);
+	long pid = clone_child(f[0].u);
 	if (pid < 0)
 		die(errno, "clone");
 	if (pid == 0)
@@ -1572,6 +1617,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_IOPRIO] = { "u", op_ioprio },
 	[OP_APPARMOR] = { "s", op_apparmor },
 	[OP_LABEL] = { "s", op_label },
+	[OP_CGROUP_JOIN] = { "vs", op_cgroup_join },
 	[OP_AFFINITY] = { "b", op_affinity },
 	[OP_EXEC] = { "uvv", op_exec },
 };

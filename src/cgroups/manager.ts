@@ -33,6 +33,12 @@ export interface CgroupManager {
   apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts?: { devices?: boolean }): void;
   /** cgroup.procs in every hierarchy */
   addProcess(pid: number): void;
+  /**
+   * How a process about to clone the container's init joins without addProcess: the v1
+   * `tasks` files it writes "0" into, and the v2 directory its child is cloned into
+   * (CLONE_INTO_CGROUP; "" for none). Only dirs that exist, so after create().
+   */
+  joinPlan(): { tasks: string[]; into: string };
   /** every pid in the cgroup and below */
   pids(): number[];
   /** v1 freezer / v2 cgroup.freeze; each waits until the state is reached */

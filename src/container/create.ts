@@ -79,20 +79,23 @@ export function create(ctx: Context, o: CreateOptions): Created {
   let ptyMaster = -1;
   let hooksBegan = false;
   try {
-    store.write(st);
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
     if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
     cg = own;
-    // Recorded before the mkdir: a create killed in between still leaves delete the paths to remove.
+    // The first state, with the cgroup paths recorded before any mkdir: a create killed
+    // from here on leaves delete the creator to kill and the paths to remove. (Killed
+    // before it, the state dir alone reads as a stopped container.)
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
     cg.create();
-    cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
-    // After the cgroup work above (the warm-up holds the cgroup lock while it waits),
-    // overlapping the plan, the stub's start and its clone.
-    primeAttach();
+    // The stub joins the cgroups itself before it clones the init (no grace period; see
+    // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init and
+    // must stay out, so the init is moved in from here, with the lock warmed meanwhile
+    // (after the mkdirs: the warm-up holds the cgroup lock while it waits).
+    const cgroupJoin = o.foreground ? undefined : cg.joinPlan();
+    if (!cgroupJoin) primeAttach();
     makeExecFifo(store.fifo(id), spec);
 
     const ns = spec.linux?.namespaces ?? [];
@@ -112,6 +115,7 @@ export function create(ctx: Context, o: CreateOptions): Created {
       preserveFds: o.preserveFds,
       foreground: o.foreground,
       cgroupMount,
+      cgroupJoin,
       seccomp,
       warn: (m) => ctx.log.warn(m),
     });
@@ -122,13 +126,16 @@ export function create(ctx: Context, o: CreateOptions): Created {
     if (first.type === Msg.ERROR) throw stubError(first);
     if (first.type !== Msg.PID) throw new RuntimeError(`unexpected message ${first.type} from container init`);
     initPid = pidOf(first);
+    // Limits once the init exists: before the clone, a joined P and its child would both
+    // count against pids.max. The init waits for GO, so nothing runs unlimited.
+    cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
     st.pid = initPid;
     st.startTime = procStat(initPid)?.startTime ?? 0;
     st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));
     store.write(st);
 
     if (plan.ns.created.has("user")) writeIdMaps(initPid, spec);
-    cg.addProcess(initPid);
+    if (!cgroupJoin) cg.addProcess(initPid);
     if (proc.oomScoreAdj !== undefined) {
       try {
         writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));

@@ -71,8 +71,10 @@ export function hookStep(h: Hook): Step {
 }
 
 /** Steps in P: rlimits, then the namespaces to join, then a time namespace, then clone. */
-export function parentSteps(proc: Process | undefined, ns: NamespacePlan, timeOffsets: string | undefined, mode: number, skipCloneFlags = 0): Step[] {
+export function parentSteps(proc: Process | undefined, ns: NamespacePlan, timeOffsets: string | undefined, mode: number, skipCloneFlags = 0, cgroupJoin?: CgroupJoin): Step[] {
   const steps: Step[] = [];
+  // First, while P is still the host's root in the host's namespaces.
+  if (cgroupJoin) steps.push({ op: Op.CGROUP_JOIN, fields: [{ strv: cgroupJoin.tasks }, str(cgroupJoin.into)] });
   // execCPUAffinity.initial pins the setup itself, before it joins anything.
   const initial = affinityStep(proc?.execCPUAffinity?.initial, "process.execCPUAffinity.initial");
   if (initial) steps.push(initial);
@@ -207,8 +209,15 @@ export interface CreatePlanInput {
   preserveFds: number;
   foreground: boolean;
   cgroupMount?: CgroupMountInfo;
+  /** the cgroups P joins before it clones the init (see CgroupManager.joinPlan) */
+  cgroupJoin?: CgroupJoin;
   seccomp?: CompiledSeccomp;
   warn: (m: string) => void;
+}
+
+export interface CgroupJoin {
+  tasks: string[];
+  into: string;
 }
 
 export interface CreatePlan {
@@ -253,7 +262,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     setsid: true,
   };
 
-  const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH);
+  const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH, 0, inp.cgroupJoin);
   steps.push({ op: Op.WAIT_GO, fields: [] });
   // Become the namespace's root (created or joined): files made during setup then get
   // a mapped owner instead of failing with EOVERFLOW.

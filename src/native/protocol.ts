@@ -42,6 +42,7 @@ export const Op = {
   LABEL: 49,
   EXEC: 50,
   AFFINITY: 51,
+  CGROUP_JOIN: 52,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -2,7 +2,7 @@
 // named "name=systemd" hierarchy, and "" for a hybrid host's unified hierarchy) to
 // the container's directory in it.
 
-import { mkdirSync, statfsSync } from "node:fs";
+import { existsSync, mkdirSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { LinuxResources } from "../../spec/types";
 import { applyDevicesV1, deviceRules } from "../devices";
@@ -153,6 +153,17 @@ export class V1Manager implements CgroupManager {
     if (!hybrid) throw new CgroupError("cgroup: hugepageLimits: the hugetlb controller is not mounted", "ENOENT");
     createV2Path(hybrid.root, hybrid.dir, ["hugetlb"]);
     setHugetlbV2(hybrid.dir, limits);
+  }
+
+  joinPlan(): { tasks: string[]; into: string } {
+    const tasks: string[] = [];
+    for (const [key, path] of Object.entries(this.paths)) {
+      if (key === HYBRID_KEY) continue;
+      // Optional hierarchies whose mkdir failed are skipped, as addProcess skips them.
+      if (existsSync(`${path}/tasks`)) tasks.push(`${path}/tasks`);
+    }
+    const unified = this.paths[HYBRID_KEY];
+    return { tasks, into: unified && existsSync(unified) ? unified : "" };
   }
 
   addProcess(pid: number): void {

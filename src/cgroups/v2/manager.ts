@@ -26,6 +26,10 @@ export class V2Manager implements CgroupManager {
     this.paths = { [HYBRID_KEY]: dir };
   }
 
+  joinPlan(): { tasks: string[]; into: string } {
+    return { tasks: [], into: this.dir };
+  }
+
   create(): void {
     createV2Path(this.root, this.dir);
   }

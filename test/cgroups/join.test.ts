@@ -1,0 +1,55 @@
+// The stub joins the container's cgroups itself before it clones the init (CGROUP_JOIN in
+// native/PROTOCOL.md): v1 hierarchies through `tasks`, the cgroup2 one by cloning into it.
+// What must hold afterwards is what moving the init in from the runtime gave: the init,
+// and nothing else (the stub that joined first must not stay behind), in every hierarchy.
+import { expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { cgroupRoots, create, destroy, makeBundle, ok, runFg, state, uniqueId, useHarness } from "../lib/harness";
+
+useHarness("cgroup-join");
+
+/** The container's cgroup dir in each mounted hierarchy, from the init's /proc/PID/cgroup. */
+function dirsOf(pid: number): string[] {
+  const roots = cgroupRoots();
+  const out: string[] = [];
+  for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+    const [, names, rel] = line.split(":") as [string, string, string];
+    const root = names === ""
+      ? roots.find((r) => fs.existsSync(path.join(r, "cgroup.controllers")))
+      : roots.find((r) => path.basename(r).split(",").sort().join(",") === names.split(",").sort().join(","));
+    if (root && fs.existsSync(path.join(root, rel))) out.push(path.join(root, rel));
+  }
+  return out;
+}
+
+const procsOf = (dir: string) => fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8").trim().split("\n").filter(Boolean).map(Number);
+
+test("create: every hierarchy's cgroup holds the init alone, the stub that joined first is gone", async () => {
+  const { id } = await create(makeBundle({ args: ["sleep", "100"] }));
+  try {
+    const { pid } = await state(id);
+    const dirs = dirsOf(pid);
+    // the v1 hierarchies and the hybrid cgroup2 one, all named after the container
+    expect(dirs.length).toBeGreaterThan(1);
+    for (const d of dirs) {
+      expect(d.endsWith(`/${id}`)).toBe(true);
+      expect(procsOf(d)).toEqual([pid]);
+    }
+  } finally {
+    await destroy(id);
+  }
+});
+
+test("run in the foreground: the init is in the container's cgroup in every hierarchy", async () => {
+  const id = uniqueId();
+  // Without a cgroup namespace the paths are the host's, so they name the container.
+  const b = makeBundle({
+    args: ["cat", "/proc/self/cgroup"],
+    patch: (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "cgroup")),
+  });
+  const r = ok(await runFg(b, { id }));
+  const lines = r.stdout.trim().split("\n");
+  expect(lines.length).toBeGreaterThan(1);
+  for (const l of lines) expect(l.endsWith(`/${id}`)).toBe(true);
+});
