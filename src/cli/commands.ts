@@ -135,7 +135,7 @@ export const COMMANDS: Record<string, Command> = {
       const { remove } = await import("../container/lifecycle");
       const ids = a._.map(String);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
-      for (const id of ids) await remove(ctx, id, !!a.force);
+      for (const id of ids) remove(ctx, id, !!a.force);
       return 0;
     },
   },

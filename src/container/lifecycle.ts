@@ -7,7 +7,7 @@ import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import { validateId, type StoredState } from "../state/store";
 import { hookState, liveStatus, type Status } from "../state/status";
-import { isAlive, procStat } from "../state/proc";
+import { isAlive } from "../state/proc";
 
 type Cgroups = typeof import("../cgroups");
 type Hooks = typeof import("../hooks/run");
@@ -59,7 +59,7 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
       runHooks("poststart", poststart, hookState(st, "running"));
     } catch (e) {
       // runtime.md: a failed poststart hook stops the container; delete finishes the job.
-      await killAndWait(st.pid, st.startTime);
+      killAndWait(st.pid, st.startTime);
       throw e;
     }
   }
@@ -135,7 +135,7 @@ export function kill(ctx: Context, id: string, sig: number, all: boolean): void 
   }
 }
 
-export async function remove(ctx: Context, id: string, force: boolean): Promise<void> {
+export function remove(ctx: Context, id: string, force: boolean): void {
   validateId(id);
   if (!ctx.store.exists(id)) {
     if (force) return;
@@ -150,14 +150,14 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
     const { st, status } = load(ctx, id);
     if ((status === "running" || status === "paused" || status === "creating") && !force)
       throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
-    await destroy(ctx, st);
+    destroy(ctx, st);
   } finally {
     release();
   }
 }
 
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
-export async function destroy(ctx: Context, st: StoredState): Promise<void> {
+export function destroy(ctx: Context, st: StoredState): void {
   const cg = cgroupOf(st);
   if (cg && st.cgroup?.version === 1) {
     // Frozen tasks do not die until thawed.
@@ -165,8 +165,8 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
       cg.thaw();
     } catch {}
   }
-  if (st.pid) await killAndWait(st.pid, st.startTime);
-  if (st.creator) await killAndWait(st.creator.pid, st.creator.startTime);
+  if (st.pid) killAndWait(st.pid, st.startTime);
+  if (st.creator) killAndWait(st.creator.pid, st.creator.startTime);
   if (cg) {
     try {
       cg.thaw();
@@ -177,7 +177,7 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
         pids = cg.pids();
       } catch {}
       if (!pids.length) break;
-      for (const p of pids) await killAndWait(p);
+      for (const p of pids) killAndWait(p);
     }
     try {
       cg.destroy();
@@ -186,7 +186,8 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
     }
   }
   const spec = st.config as Spec;
-  if (st.rootfs && spec && !spec.linux?.namespaces?.some((n) => n.type === "mount")) {
+  if (st.rootfs) {
+    // Cheap to load, and a no-op unless the container shared the host's mount namespace.
     const { releaseHostMounts } = require("../mounts/release") as typeof import("../mounts/release");
     releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
   }
@@ -214,9 +215,6 @@ function cgroupOf(st: StoredState) {
  * gone. A process already gone or a zombie costs one read of /proc; only a live one loads
  * the pidfd path, which waits for the exit without polling.
  */
-async function killAndWait(pid: number, startTime?: number): Promise<void> {
-  const now = procStat(pid);
-  if (!now || now.state === "Z" || now.state === "X") return;
-  if (startTime !== undefined && startTime !== 0 && now.startTime !== startTime) return;
-  (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
+function killAndWait(pid: number, startTime = 0): void {
+  if (isAlive(pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
 }

@@ -13,7 +13,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   try {
     await start(ctx, o.id);
   } catch (e) {
-    await destroy(ctx, ctx.store.read(o.id));
+    destroy(ctx, ctx.store.read(o.id));
     closeStub(c.stub);
     throw e;
   }
@@ -40,7 +40,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   restore?.();
   closeStub(c.stub);
   try {
-    await destroy(ctx, ctx.store.read(o.id));
+    destroy(ctx, ctx.store.read(o.id));
   } catch (e: any) {
     ctx.log.warn(`delete after run: ${e.message}`);
   }

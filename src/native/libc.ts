@@ -20,7 +20,6 @@ function L(): Record<string, Fn> {
     connect: c.func("int connect(int, void *, uint32_t)"),
     memfd_create: c.func("int memfd_create(const char *, unsigned int)"),
     write: c.func("long write(int, const void *, size_t)"),
-    read: c.func("long read(int, _Out_ void *, size_t)"),
     close: c.func("int close(int)"),
     fcntl: c.func("int fcntl(int, int, ...)"),
     flock: c.func("int flock(int, int)"),
@@ -152,17 +151,6 @@ export function openFd(path: string, flags: number): number {
 export function tryOpen(path: string, flags: number): number {
   const r = Number(L().open(path, flags, "uint32_t", 0));
   return r < 0 ? -errno() : r;
-}
-
-export function readFd(fd: number, max: number): Uint8Array | null {
-  const buf = Buffer.alloc(max);
-  const n = Number(L().read(fd, buf, max));
-  if (n < 0) {
-    const e = errno();
-    if (e === 11) return null;
-    throw new SysError("read", e);
-  }
-  return buf.subarray(0, n);
 }
 
 /** poll one fd for readability; true when readable or hung up, false on timeout. */
