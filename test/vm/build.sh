@@ -38,7 +38,7 @@ need_pkg qemu-system-x86_64 qemu-system-x86
 # The version is cached so later runs do not ask apt at all.
 KVER_FILE="$WORK/kernel.version"
 if [ ! -s "$KVER_FILE" ]; then
-  pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !found {print $2; found = 1}')"
   [ -n "$pkg" ] || die "cannot resolve linux-image-amd64 to a versioned package (apt-get update?)"
   echo "${pkg#linux-image-}" >"$KVER_FILE"
 fi
@@ -127,7 +127,9 @@ libs_of() {
   ldd "$1" 2>/dev/null | awk '/=>/ && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}'
 }
 koffi_node="$(ls "$REPO"/node_modules/koffi/build/koffi/linux_x64/koffi.node 2>/dev/null | head -1)"
-seccomp_lib="$(ldconfig -p | awk '/libseccomp\.so\.2 .*x86-64/ {print $NF; exit}')"
+# awk reads to the end: exiting at the first match could SIGPIPE ldconfig, which
+# pipefail and set -e turn into this script's exit (status 141).
+seccomp_lib="$(ldconfig -p | awk '/libseccomp\.so\.2 .*x86-64/ && !found {print $NF; found = 1}')"
 [ -n "$seccomp_lib" ] || die "libseccomp.so.2 not found (apt-get install libseccomp2)"
 {
   libs_of "$DX"
