@@ -108,12 +108,11 @@ export const COMMANDS: Record<string, Command> = {
   state: {
     flags: {},
     async run(ctx, a) {
-      // Only the state store and /proc: no cgroup, FFI or spec code on this path.
-      const { liveStatus, specState } = await import("../state/status");
-      const { validateId } = await import("../state/store");
-      const id = validateId(oneId("state", a));
-      const st = ctx.store.read(id);
-      const status = liveStatus(ctx.store, st);
+      // Only the state file and /proc, read through Bun: no node:fs, cgroup, FFI or spec
+      // code on this path.
+      const { load, specState } = await import("../state/status");
+      const { bunProbe } = await import("../state/probe");
+      const { st, status } = await load(ctx.store, oneId("state", a), bunProbe);
       out(JSON.stringify(specState(st, status), null, 2) + "\n");
       return 0;
     },
@@ -121,11 +120,11 @@ export const COMMANDS: Record<string, Command> = {
   kill: {
     flags: { boolean: ["all"], alias: { a: "all" } },
     async run(ctx, a) {
-      const { kill } = await import("../container/lifecycle");
+      const { kill } = await import("../container/kill");
       const { parseSignal } = await import("../process/signals");
       const args = a._.map(String);
       if (args.length < 1 || args.length > 2) throw new RuntimeError(`kill: requires 1 or 2 arguments (id [signal]), got ${args.length}`);
-      kill(ctx, args[0]!, parseSignal(args[1]), !!a.all);
+      await kill(ctx, args[0]!, parseSignal(args[1]), !!a.all);
       return 0;
     },
   },
@@ -135,7 +134,7 @@ export const COMMANDS: Record<string, Command> = {
       const { remove } = await import("../container/lifecycle");
       const ids = a._.map(String);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
-      for (const id of ids) remove(ctx, id, !!a.force);
+      for (const id of ids) await remove(ctx, id, !!a.force);
       return 0;
     },
   },
@@ -143,7 +142,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: { string: ["format"], boolean: ["quiet"], alias: { f: "format", q: "quiet" }, default: { format: "table" } },
     async run(ctx, a) {
       const { listContainers } = await import("./list");
-      listContainers(ctx, a.format, !!a.quiet);
+      await listContainers(ctx, a.format, !!a.quiet);
       return 0;
     },
   },
@@ -160,7 +159,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: {},
     async run(ctx, a) {
       const { pause } = await import("../container/resources");
-      pause(ctx, oneId("pause", a));
+      await pause(ctx, oneId("pause", a));
       return 0;
     },
   },
@@ -168,7 +167,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: {},
     async run(ctx, a) {
       const { resume } = await import("../container/resources");
-      resume(ctx, oneId("resume", a));
+      await resume(ctx, oneId("resume", a));
       return 0;
     },
   },
@@ -181,7 +180,7 @@ export const COMMANDS: Record<string, Command> = {
       const { update } = await import("../container/resources");
       const flags: Record<string, string | undefined> = {};
       for (const k of UPDATE_KEYS) if (a[k] !== undefined) flags[k] = String(Array.isArray(a[k]) ? a[k].at(-1) : a[k]);
-      update(ctx, oneId("update", a), flags);
+      await update(ctx, oneId("update", a), flags);
       return 0;
     },
   },

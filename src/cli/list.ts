@@ -1,14 +1,15 @@
 import type { Context } from "./context";
 import { liveStatus, specState } from "../state/status";
+import { bunProbe } from "../state/probe";
 import { RuntimeError } from "./errors";
 import { out } from "./output";
 
-export function listContainers(ctx: Context, format: string, quiet: boolean): void {
+export async function listContainers(ctx: Context, format: string, quiet: boolean): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   for (const id of ctx.store.list()) {
     try {
       const st = ctx.store.read(id);
-      rows.push(specState(st, liveStatus(ctx.store, st)));
+      rows.push(specState(st, await liveStatus(ctx.store, st, bunProbe)));
     } catch {
       // a dir vanishing under us is a container deleted meanwhile
     }

@@ -1,12 +1,13 @@
 // ps: the container's pids from its cgroup; as a table, the host's ps output filtered to them.
 import type { Context } from "./context";
 import { RuntimeError } from "./errors";
-import { load } from "../container/lifecycle";
+import { load } from "../state/status";
+import { fsProbe } from "../state/probe";
 import { loadCgroup } from "../cgroups";
 import { out } from "./output";
 
-export function ps(ctx: Context, id: string, format: string, psArgs: string[]): number {
-  const { st, status } = load(ctx, id);
+export async function ps(ctx: Context, id: string, format: string, psArgs: string[]): Promise<number> {
+  const { st, status } = await load(ctx.store, id, fsProbe);
   if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
   const pids = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths).pids() : [st.pid];
   if (format === "json") {

@@ -6,7 +6,8 @@ import type { Process, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import { processProblem } from "../spec/load";
 import type { Context } from "../cli/context";
-import { load } from "./lifecycle";
+import { load } from "../state/status";
+import { fsProbe } from "../state/probe";
 import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError } from "../native/stub";
@@ -94,7 +95,7 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
 }
 
 export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
-  const { st, status } = load(ctx, o.id);
+  const { st, status } = await load(ctx.store, o.id, fsProbe);
   if (st.cgroup) primeAttach();
   if (status === "stopped") throw new RuntimeError(`cannot exec in a stopped container`);
   if (status === "paused" && !o.ignorePaused) throw new RuntimeError(`cannot exec in a paused container (use --ignore-paused to override)`);

@@ -1,22 +1,18 @@
-// start, kill, delete: the operations on a container that already exists. Engines call
-// them once or more per container, so their common paths load neither koffi nor the
-// cgroup, hook or mount code: only what the container's state says is needed.
+// start and delete: the operations that end a container's waiting and its life. Engines
+// call them once per container, so their common paths load neither koffi nor the cgroup,
+// hook or mount code: only what the container's state says is needed. (kill is in
+// kill.ts: it needs no node:fs at all.)
 import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from "node:fs";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import { validateId, type StoredState } from "../state/store";
-import { hookState, liveStatus, type Status } from "../state/status";
+import { hookState, load } from "../state/status";
+import { fsProbe } from "../state/probe";
 import { isAlive } from "../state/proc";
+import { cgroupOf } from "./cgroup";
 
-type Cgroups = typeof import("../cgroups");
 type Hooks = typeof import("../hooks/run");
-
-export function load(ctx: Context, id: string): { st: StoredState; status: Status } {
-  validateId(id);
-  const st = ctx.store.read(id);
-  return { st, status: liveStatus(ctx.store, st) };
-}
 
 /**
  * Opens the exec fifo's read side: the init, blocked in open(O_WRONLY), writes "W", runs
@@ -24,7 +20,7 @@ export function load(ctx: Context, id: string): { st: StoredState; status: Statu
  * (EOF = started) or carries "E<message>" when something failed on the way.
  */
 export async function start(ctx: Context, id: string): Promise<StoredState> {
-  const { st, status } = load(ctx, id);
+  const { st, status } = await load(ctx.store, id, fsProbe);
   if (status !== "created") {
     if (status === "stopped") throw new RuntimeError(`cannot start a container that has stopped`);
     if (status === "running" || status === "paused") throw new RuntimeError(`cannot start an already running container`);
@@ -102,52 +98,19 @@ async function readStartReport(fd: number, st: StoredState): Promise<string> {
   }
 }
 
-export function kill(ctx: Context, id: string, sig: number, all: boolean): void {
-  const { st, status } = load(ctx, id);
-  if (status === "stopped" && all && st.cgroup) {
-    // As runc does: once init has exited, --all still reaches what is left in the cgroup.
-    // containerd's shim sends it to clean up after an init that shared a pid namespace.
-    try {
-      cgroupOf(st)!.killAll(sig);
-    } catch {
-      // The cgroup is gone, and with it every process: nothing left to signal.
-    }
-    return;
-  }
-  if (status !== "created" && status !== "running" && status !== "paused")
-    // go-runc users (containerd's shim) match "container not running" to tell an exited
-    // container from a failed kill.
-    throw new RuntimeError(`container not running: ${id} (status ${status})`);
-  if (all && st.cgroup) {
-    cgroupOf(st)!.killAll(sig);
-    return;
-  }
-  // The start time was matched by liveStatus just now. kill(2) rather than a pidfd keeps
-  // koffi off this path; a recycled pid would need the init to die, be reaped and its pid
-  // be handed out again in the microseconds between the two, which pid allocation (it
-  // moves forward through pid_max) does not do.
-  try {
-    process.kill(st.pid, sig);
-  } catch (e: any) {
-    // Exiting between the status check and here is still "not running" to an engine.
-    if (e?.code === "ESRCH") throw new RuntimeError(`container not running: ${id} (process ${st.pid} has exited)`);
-    throw new RuntimeError(`signal ${sig} to ${st.pid}: ${e?.code ?? e?.message}`);
-  }
-}
-
-export function remove(ctx: Context, id: string, force: boolean): void {
+export async function remove(ctx: Context, id: string, force: boolean): Promise<void> {
   validateId(id);
   if (!ctx.store.exists(id)) {
     if (force) return;
     throw new RuntimeError(`container ${id} does not exist`);
   }
-  const { st, status } = load(ctx, id);
+  const { st, status } = await load(ctx.store, id, fsProbe);
   // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
   // no lock. Anything alive is taken under the lock that create holds while it works.
   if (status === "stopped") return destroy(ctx, st);
   const release = ctx.store.lock(id);
   try {
-    const { st, status } = load(ctx, id);
+    const { st, status } = await load(ctx.store, id, fsProbe);
     if ((status === "running" || status === "paused" || status === "creating") && !force)
       throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
     destroy(ctx, st);
@@ -202,12 +165,6 @@ export function destroy(ctx: Context, st: StoredState): void {
     const { runHooksWarn } = require("../hooks/run") as Hooks;
     runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
   }
-}
-
-function cgroupOf(st: StoredState) {
-  if (!st.cgroup) return undefined;
-  const { loadCgroup } = require("../cgroups") as Cgroups;
-  return loadCgroup(st.cgroup.version, st.cgroup.paths);
 }
 
 /**

@@ -4,7 +4,8 @@ import type { LinuxResources, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import { loadCgroup, statsEvent, type CgroupManager } from "../cgroups";
-import { load } from "./lifecycle";
+import { load } from "../state/status";
+import { fsProbe } from "../state/probe";
 import type { StoredState } from "../state/store";
 import { out } from "../cli/output";
 
@@ -13,17 +14,17 @@ function cgroupOf(st: StoredState): CgroupManager {
   return loadCgroup(st.cgroup.version, st.cgroup.paths);
 }
 
-export function pause(ctx: Context, id: string): void {
-  ctx.store.withLock(id, () => {
-    const { st, status } = load(ctx, id);
+export async function pause(ctx: Context, id: string): Promise<void> {
+  await ctx.store.withLock(id, async () => {
+    const { st, status } = await load(ctx.store, id, fsProbe);
     if (status !== "running" && status !== "created") throw new RuntimeError(`container ${id} is not running (status ${status})`);
     cgroupOf(st).freeze();
   });
 }
 
-export function resume(ctx: Context, id: string): void {
-  ctx.store.withLock(id, () => {
-    const { st, status } = load(ctx, id);
+export async function resume(ctx: Context, id: string): Promise<void> {
+  await ctx.store.withLock(id, async () => {
+    const { st, status } = await load(ctx.store, id, fsProbe);
     if (status !== "paused") throw new RuntimeError(`container ${id} is not paused (status ${status})`);
     cgroupOf(st).thaw();
   });
@@ -100,10 +101,10 @@ function merge(base: LinuxResources | undefined, patch: LinuxResources): LinuxRe
   return out;
 }
 
-export function update(ctx: Context, id: string, f: UpdateFlags): void {
+export async function update(ctx: Context, id: string, f: UpdateFlags): Promise<void> {
   const patch = resourcesFromFlags(f);
-  ctx.store.withLock(id, () => {
-    const { st, status } = load(ctx, id);
+  await ctx.store.withLock(id, async () => {
+    const { st, status } = await load(ctx.store, id, fsProbe);
     if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
     const spec = st.config as Spec;
     spec.linux ??= {};
@@ -117,7 +118,7 @@ export function update(ctx: Context, id: string, f: UpdateFlags): void {
 
 /** events: one stats object with --stats, else a line every interval until the container stops. */
 export async function events(ctx: Context, id: string, stats: boolean, intervalMs: number): Promise<void> {
-  const first = load(ctx, id);
+  const first = await load(ctx.store, id, fsProbe);
   if (first.status === "stopped") throw new RuntimeError(`container ${id} is not running`);
   const cg = cgroupOf(first.st);
   if (stats) {
@@ -127,7 +128,7 @@ export async function events(ctx: Context, id: string, stats: boolean, intervalM
   for (;;) {
     let status;
     try {
-      status = load(ctx, id).status;
+      status = (await load(ctx.store, id, fsProbe)).status;
     } catch {
       return;
     }

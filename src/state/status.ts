@@ -1,43 +1,47 @@
 // The live status of a container, derived from its process every time: a state file alone
 // cannot know that the init has died or that its pid now belongs to someone else.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Store, StoredState } from "./store";
-import { isAlive } from "./proc";
+import { validateId, type Store, type StoredState } from "./store";
+import { aliveAs, parseStat } from "./procstat";
+import type { Probe } from "./probe";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
-export function liveStatus(store: Store, st: StoredState): Status {
-  if (!st.pid) {
-    if (st.creator && isAlive(st.creator.pid, st.creator.startTime)) return "creating";
-    return "stopped";
-  }
-  if (!isAlive(st.pid, st.startTime)) return "stopped";
-  if (st.status === "creating") {
-    // A create still at work, or one that died half way: never usable, so "stopped"
-    // (delete kills whatever it left).
-    return st.creator && isAlive(st.creator.pid, st.creator.startTime) ? "creating" : "stopped";
-  }
-  if (!st.started && existsSync(store.fifo(st.id))) return "created";
-  if (frozen(st)) return "paused";
+async function alive(probe: Probe, pid: number, startTime: number): Promise<boolean> {
+  if (!pid) return false;
+  const text = await probe.text(`/proc/${pid}/stat`);
+  return text !== null && aliveAs(parseStat(text), startTime);
+}
+
+export async function liveStatus(store: Store, st: StoredState, probe: Probe): Promise<Status> {
+  const creating = async () => !!st.creator && (await alive(probe, st.creator.pid, st.creator.startTime));
+  if (!st.pid) return (await creating()) ? "creating" : "stopped";
+  if (!(await alive(probe, st.pid, st.startTime))) return "stopped";
+  // A create still at work, or one that died half way: never usable, so "stopped"
+  // (delete kills whatever it left).
+  if (st.status === "creating") return (await creating()) ? "creating" : "stopped";
+  if (!st.started && (await probe.exists(store.fifo(st.id)))) return "created";
+  if (await frozen(st, probe)) return "paused";
   return "running";
+}
+
+/** A container's stored state and its live status. */
+export async function load(store: Store, id: string, probe: Probe): Promise<{ st: StoredState; status: Status }> {
+  validateId(id);
+  const st = store.read(id);
+  return { st, status: await liveStatus(store, st, probe) };
 }
 
 // Read here rather than through the cgroup drivers: state is the hottest command and
 // this one file is all it needs of them.
-function frozen(st: StoredState): boolean {
+async function frozen(st: StoredState, probe: Probe): Promise<boolean> {
   const cg = st.cgroup;
   if (!cg) return false;
-  try {
-    if (cg.version === 1) {
-      const dir = cg.paths["freezer"];
-      return !!dir && readFileSync(join(dir, "freezer.state"), "latin1").trim() === "FROZEN";
-    }
-    const dir = Object.values(cg.paths)[0];
-    return !!dir && /^frozen 1$/m.test(readFileSync(join(dir, "cgroup.events"), "latin1"));
-  } catch {
-    return false;
+  if (cg.version === 1) {
+    const dir = cg.paths["freezer"];
+    return !!dir && (await probe.text(`${dir}/freezer.state`))?.trim() === "FROZEN";
   }
+  const dir = Object.values(cg.paths)[0];
+  return !!dir && /^frozen 1$/m.test((await probe.text(`${dir}/cgroup.events`)) ?? "");
 }
 
 /** The runtime-spec state object (plus runc's extra fields, which engines read). */

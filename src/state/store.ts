@@ -1,7 +1,7 @@
 // The state directory of one container: state.json (written atomically), the exec fifo,
 // and a flock on the directory itself held by every command that changes the container.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// node:fs is loaded on first use (see fs()): every command makes a Store, and the ones
+// that only read a state file (state, kill) get by without it.
 import { LOCK_EX, O_CLOEXEC, O_RDONLY, close, flock, openFd } from "../native/libc";
 import { RuntimeError } from "../cli/errors";
 
@@ -45,21 +45,27 @@ export function validateId(id: string | undefined): string {
   return id;
 }
 
+let nodeFs: typeof import("node:fs") | undefined;
+const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
+
 export class Store {
-  constructor(readonly root: string) {}
+  readonly root: string;
+  constructor(root: string) {
+    this.root = root.length > 1 ? root.replace(/\/+$/, "") : root;
+  }
 
   dir(id: string): string {
-    return join(this.root, id);
+    return `${this.root}/${id}`;
   }
   fifo(id: string): string {
-    return join(this.root, id, "exec.fifo");
+    return `${this.root}/${id}/exec.fifo`;
   }
 
   /** Claims the id: mkdir is atomic, so of many concurrent creates exactly one wins. */
   claim(id: string): void {
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    fs().mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      mkdirSync(this.dir(id), { mode: 0o711 });
+      fs().mkdirSync(this.dir(id), { mode: 0o711 });
     } catch (e: any) {
       if (e.code === "EEXIST") throw new RuntimeError(`container with id ${id} already exists`);
       throw new RuntimeError(`create state dir ${this.dir(id)}: ${e.message}`);
@@ -67,25 +73,29 @@ export class Store {
   }
 
   exists(id: string): boolean {
-    return existsSync(this.dir(id));
+    return fs().existsSync(this.dir(id));
   }
 
   read(id: string): StoredState {
+    const file = `${this.dir(id)}/state.json`;
     let text: string;
     try {
-      text = readFileSync(join(this.dir(id), "state.json"), "utf8");
+      // Bun's one synchronous read that needs no node:fs. The file is only ever replaced
+      // by rename, never rewritten, so the mapping cannot change under us.
+      text = new TextDecoder().decode(Bun.mmap(file, { shared: false }));
     } catch (e: any) {
-      if (e.code === "ENOENT") {
+      // An empty file cannot be mapped: it is corrupt, like any text that does not parse.
+      if (e.code === "EINVAL") text = "";
+      else if (e.code === "ENOENT") {
         if (this.exists(id)) return this.placeholder(id);
         throw new RuntimeError(`container ${id} does not exist`);
-      }
-      throw new RuntimeError(`read state of ${id}: ${e.message}`);
+      } else throw new RuntimeError(`read state of ${id}: ${e.message}`);
     }
     try {
       return JSON.parse(text) as StoredState;
     } catch {
       // A torn write cannot happen (rename is atomic); a corrupt file is reported as such.
-      throw new RuntimeError(`state of ${id} is corrupt: ${join(this.dir(id), "state.json")}`);
+      throw new RuntimeError(`state of ${id} is corrupt: ${file}`);
     }
   }
 
@@ -107,18 +117,18 @@ export class Store {
 
   write(st: StoredState): void {
     const dir = this.dir(st.id);
-    const tmp = join(dir, `.state.json.${process.pid}`);
-    writeFileSync(tmp, JSON.stringify(st), { mode: 0o600 });
-    renameSync(tmp, join(dir, "state.json"));
+    const tmp = `${dir}/.state.json.${process.pid}`;
+    fs().writeFileSync(tmp, JSON.stringify(st), { mode: 0o600 });
+    fs().renameSync(tmp, `${dir}/state.json`);
   }
 
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    fs().rmSync(this.dir(id), { recursive: true, force: true });
   }
 
   list(): string[] {
     try {
-      return readdirSync(this.root, { withFileTypes: true })
+      return fs().readdirSync(this.root, { withFileTypes: true })
         .filter((d) => d.isDirectory() && !d.name.startsWith("."))
         .map((d) => d.name)
         .sort();
@@ -127,8 +137,8 @@ export class Store {
     }
   }
 
-  /** Exclusive lock on the container dir for the duration of fn. */
-  withLock<T>(id: string, fn: () => T): T {
+  /** Exclusive lock on the container dir until fn has finished. */
+  async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     let fd: number;
     try {
       fd = openFd(this.dir(id), O_RDONLY | O_CLOEXEC | 0o200000 /* O_DIRECTORY */);
@@ -137,7 +147,7 @@ export class Store {
     }
     try {
       flock(fd, LOCK_EX);
-      return fn();
+      return await fn();
     } finally {
       close(fd);
     }

@@ -1,0 +1,40 @@
+// kill: one signal to the init, or to every process of the container with --all. Its
+// common path reads the state and /proc through Bun and loads neither node:fs nor koffi.
+import { RuntimeError } from "../cli/errors";
+import type { Context } from "../cli/context";
+import { load } from "../state/status";
+import { bunProbe } from "../state/probe";
+import { cgroupOf } from "./cgroup";
+
+export async function kill(ctx: Context, id: string, sig: number, all: boolean): Promise<void> {
+  const { st, status } = await load(ctx.store, id, bunProbe);
+  if (status === "stopped" && all && st.cgroup) {
+    // As runc does: once init has exited, --all still reaches what is left in the cgroup.
+    // containerd's shim sends it to clean up after an init that shared a pid namespace.
+    try {
+      cgroupOf(st)!.killAll(sig);
+    } catch {
+      // The cgroup is gone, and with it every process: nothing left to signal.
+    }
+    return;
+  }
+  if (status !== "created" && status !== "running" && status !== "paused")
+    // go-runc users (containerd's shim) match "container not running" to tell an exited
+    // container from a failed kill.
+    throw new RuntimeError(`container not running: ${id} (status ${status})`);
+  if (all && st.cgroup) {
+    cgroupOf(st)!.killAll(sig);
+    return;
+  }
+  // The start time was matched by liveStatus just now. kill(2) rather than a pidfd keeps
+  // koffi off this path; a recycled pid would need the init to die, be reaped and its pid
+  // be handed out again in the microseconds between the two, which pid allocation (it
+  // moves forward through pid_max) does not do.
+  try {
+    process.kill(st.pid, sig);
+  } catch (e: any) {
+    // Exiting between the status check and here is still "not running" to an engine.
+    if (e?.code === "ESRCH") throw new RuntimeError(`container not running: ${id} (process ${st.pid} has exited)`);
+    throw new RuntimeError(`signal ${sig} to ${st.pid}: ${e?.code ?? e?.message}`);
+  }
+}

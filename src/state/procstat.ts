@@ -1,0 +1,21 @@
+// /proc/PID/stat as text, parsed; no file access here, so the readers can differ
+// (node:fs where it is loaded anyway, Bun's files where nothing else needs node:fs).
+
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  startTime: number;
+}
+
+export function parseStat(s: string): ProcStat {
+  // comm may contain spaces and parentheses: fields resume after the last ')'.
+  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
+}
+
+/** Alive and the same process: running or sleeping, not a zombie, matching start time. */
+export function aliveAs(st: ProcStat | null, startTime: number): boolean {
+  if (!st) return false;
+  if (st.state === "Z" || st.state === "X") return false;
+  return !startTime || st.startTime === startTime;
+}
