@@ -4,7 +4,6 @@
 // cgroup (a migration that moves nothing) starts that wait on a worker thread at once,
 // so by the time the container's process exists its attach finds the lock warm.
 // Best effort: any failure only means the attach pays the wait itself.
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cgroupDirInMount, cgroupMounts, cgroupVersionAt, DEFAULT_ROOT, procCgroups, unifiedMount, v1Hierarchies } from "./mounts";
 
@@ -25,7 +24,9 @@ export function primeAttach(root: string = DEFAULT_ROOT): void {
       const p = ctl ? own.get(ctl) : undefined;
       if (m && p !== undefined) dir = cgroupDirInMount(m, p);
     }
-    if (dir) writeFile(join(dir, "cgroup.procs"), String(process.pid)).catch(() => {});
+    // node:fs/promises is required here, not imported: this module shares a chunk with
+    // the cgroup drivers, which delete loads too, and loading it costs ~0.5 ms.
+    if (dir) (require("node:fs/promises") as typeof import("node:fs/promises")).writeFile(join(dir, "cgroup.procs"), String(process.pid)).catch(() => {});
   } catch {
     // no cgroup filesystem we understand: nothing to warm
   }

@@ -123,7 +123,15 @@ export class Store {
   }
 
   remove(id: string): void {
-    fs().rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // The dir holds only files (state, fifo, a temp state): unlinking them is a third of
+    // what rmSync's first recursive walk costs. Anything else falls back to it.
+    try {
+      for (const name of fs().readdirSync(dir)) fs().unlinkSync(`${dir}/${name}`);
+      fs().rmdirSync(dir);
+    } catch (e: any) {
+      if (e?.code !== "ENOENT") fs().rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   list(): string[] {
