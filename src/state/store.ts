@@ -32,6 +32,7 @@ export interface StoredState {
   /** namespaces of the init, by type, for exec and for joins; absent types are the host's */
   namespaces?: Record<string, string>;
   systemdCgroup?: boolean;
+  /** set only when start could not remove the exec fifo, whose absence otherwise says it */
   started?: boolean;
 }
 
