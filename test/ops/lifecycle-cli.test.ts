@@ -39,6 +39,19 @@ test("create, state, start, kill, delete", async () => {
   fails(await rt(["state", id]));
 });
 
+test("an id of digits is kept as typed: leading zeros and all", async () => {
+  // The argument parser would otherwise read "007" as the number 7.
+  const b = makeBundle({ args: ["sleep", "1000"] });
+  const id = `00${process.pid}${Date.now() % 100000}`;
+  ok(await rt(["create", "--bundle", b.dir, id]));
+  expect((await state(id)).id).toBe(id);
+  fails(await rt(["state", id.replace(/^0+/, "")]));
+  ok(await rt(["kill", id, "9"]));
+  await waitStatus(id, "stopped");
+  ok(await rt(["delete", id]));
+  fails(await rt(["state", id]));
+});
+
 test("-b is short for --bundle", async () => {
   const b = makeBundle({ args: ["true"] });
   const id = uniqueId();
