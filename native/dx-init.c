@@ -678,6 +678,12 @@ static void op_timens(struct field *f)
 
 /* A v2 cgroup that CLONE gives birth into (CLONE_INTO_CGROUP), from CGROUP_JOIN. */
 static int clone_cgfd = -1;
+/*
+ * v1 `tasks` files P goes back to once C exists (a P that stays to wait), from
+ * CGROUP_JOIN. Opened there: by CLONE, P may have joined another mount namespace.
+ */
+static int *leave_fds;
+static size_t leave_n;
 
 /*
  * Joins the container's cgroups without the cost of moving a process: a thread moving
@@ -695,6 +701,15 @@ static void op_cgroup_join(struct field *f)
 		close(fd);
 	}
 	free(tasks);
+	char **leave = mkstrv(&f[2], NULL);
+	leave_n = (size_t)f[2].u;
+	leave_fds = calloc(leave_n + 1, sizeof *leave_fds);
+	if (!leave_fds)
+		die(ENOMEM, "leave cgroups");
+	for (size_t i = 0; i < leave_n; i++)
+		if ((leave_fds[i] = open(leave[i], O_WRONLY | O_CLOEXEC)) < 0)
+			die(errno, "open cgroup ", leave[i]);
+	free(leave);
 	if (f[1].n > 1) {
 		clone_cgfd = open(f[1].s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (clone_cgfd < 0)
@@ -726,8 +741,21 @@ static void op_clone(struct field *f)
 	long pid = clone_child(f[0].u);
 	if (pid < 0)
 		die(errno, "clone");
-	if (pid == 0)
+	if (pid == 0) {
+		for (size_t i = 0; i < leave_n; i++)
+			close(leave_fds[i]);
 		return;
+	}
+
+	/* Back out before the runtime hears of C: it applies the limits (pids.max) next. */
+	for (size_t i = 0; i < leave_n; i++) {
+		if (write(leave_fds[i], "0", 1) != 1) {
+			int err = errno;
+			kill((pid_t)pid, SIGKILL);
+			die(err, "leave cgroup");
+		}
+		close(leave_fds[i]);
+	}
 
 	uint32_t p32 = (uint32_t)pid;
 	if (send_msg(MSG_PID, &p32, sizeof p32, -1) < 0) {
@@ -1617,7 +1645,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_IOPRIO] = { "u", op_ioprio },
 	[OP_APPARMOR] = { "s", op_apparmor },
 	[OP_LABEL] = { "s", op_label },
-	[OP_CGROUP_JOIN] = { "vs", op_cgroup_join },
+	[OP_CGROUP_JOIN] = { "vsv", op_cgroup_join },
 	[OP_AFFINITY] = { "b", op_affinity },
 	[OP_EXEC] = { "uvv", op_exec },
 };

@@ -19,6 +19,13 @@ export interface CgroupConfig {
   mountRoot?: string;
 }
 
+/** See CgroupManager.joinPlan. */
+export interface CgroupJoin {
+  tasks: string[];
+  into: string;
+  leave: string[];
+}
+
 export interface CgroupManager {
   readonly version: 1 | 2;
   /** per-hierarchy absolute dirs, recorded in state.json so later commands find them without config */
@@ -36,9 +43,11 @@ export interface CgroupManager {
   /**
    * How a process about to clone the container's init joins without addProcess: the v1
    * `tasks` files it writes "0" into, and the v2 directory its child is cloned into
-   * (CLONE_INTO_CGROUP; "" for none). Only dirs that exist, so after create().
+   * (CLONE_INTO_CGROUP; "" for none). Only dirs that exist, so after create(). With
+   * `stay`, the process waits for the init afterwards and must not stay inside: `leave`
+   * then lists its own v1 `tasks` files to go back to once the child exists.
    */
-  joinPlan(): { tasks: string[]; into: string };
+  joinPlan(stay?: boolean): CgroupJoin;
   /** every pid in the cgroup and below */
   pids(): number[];
   /** v1 freezer / v2 cgroup.freeze; each waits until the state is reached */

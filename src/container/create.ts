@@ -17,7 +17,7 @@ import { close, connectUnix, mkfifo, sendWithFd } from "../native/libc";
 import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
 import { readFileSync } from "node:fs";
-import { openCgroup, primeAttach, type CgroupManager } from "../cgroups";
+import { openCgroup, type CgroupManager } from "../cgroups";
 import type { CgroupMountInfo } from "../mounts/plan";
 import { releaseHostMounts } from "../mounts/release";
 
@@ -91,11 +91,9 @@ export function create(ctx: Context, o: CreateOptions): Created {
     store.write(st);
     cg.create();
     // The stub joins the cgroups itself before it clones the init (no grace period; see
-    // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init and
-    // must stay out, so the init is moved in from here, with the lock warmed meanwhile
-    // (after the mkdirs: the warm-up holds the cgroup lock while it waits).
-    const cgroupJoin = o.foreground ? undefined : cg.joinPlan();
-    if (!cgroupJoin) primeAttach();
+    // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init, so
+    // it goes back to the runtime's own cgroups once the init exists.
+    const cgroupJoin = cg.joinPlan(o.foreground);
     makeExecFifo(store.fifo(id), spec);
 
     const ns = spec.linux?.namespaces ?? [];
@@ -135,7 +133,6 @@ export function create(ctx: Context, o: CreateOptions): Created {
     store.write(st);
 
     if (plan.ns.created.has("user")) writeIdMaps(initPid, spec);
-    if (!cgroupJoin) cg.addProcess(initPid);
     if (proc.oomScoreAdj !== undefined) {
       try {
         writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));

@@ -1,6 +1,6 @@
-// exec: a new process in a running container. The stub joins every namespace of the
-// container's init (user first), the runtime puts it in the container's cgroup, and the
-// process gets the same confinement as the init unless the flags say otherwise.
+// exec: a new process in a running container. The stub joins the container's cgroups and
+// every namespace of its init (user first), and the process gets the same confinement as
+// the init unless the flags say otherwise.
 import { readFileSync } from "node:fs";
 import type { Process, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
@@ -96,7 +96,6 @@ export function execProcess(base: Process | undefined, o: ExecOptions): Process 
 
 export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   const { st, status } = await load(ctx.store, o.id, fsProbe);
-  if (st.cgroup) primeAttach();
   if (status === "stopped") throw new RuntimeError(`cannot exec in a stopped container`);
   if (status === "paused" && !o.ignorePaused) throw new RuntimeError(`cannot exec in a paused container (use --ignore-paused to override)`);
   if (status === "creating") throw new RuntimeError(`cannot exec in a container that is still being created`);
@@ -110,8 +109,18 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   for (const [type, path] of Object.entries(st.namespaces ?? {})) join.set(type, path);
   if (procStat(st.pid)?.startTime !== st.startTime) throw new RuntimeError(`container ${o.id} is not running`);
 
+  // The stub joins the cgroups itself, as at create (CGROUP_JOIN). Not into a paused
+  // container's, where the joining stub itself would freeze; not from inside a user
+  // namespace, whose credentials may not cover the host's cgroup files; and not from
+  // inside a cgroup namespace, where clone3 cannot reach a cgroup outside its root
+  // (ENOENT). There the process is moved in from here.
+  const cg = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths) : undefined;
+  const canJoin = status !== "paused" && !join.has("user") && !join.has("cgroup");
+  const cgroupJoin = cg && canJoin ? cg.joinPlan(!o.detach) : undefined;
+  if (cg && !cgroupJoin) primeAttach();
   const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
   const steps = execPlan({
+    cgroupJoin,
     proc,
     spec,
     chrootTo: join.has("mount") ? undefined : `/proc/${st.pid}/root`,
@@ -130,7 +139,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     if (!first) throw new RuntimeError("exec: the process exited before reporting its pid");
     if (first.type === Msg.ERROR) throw new RuntimeError(`exec: ${stubError(first).message}`);
     pid = pidOf(first);
-    if (st.cgroup) loadCgroup(st.cgroup.version, st.cgroup.paths).addProcess(pid);
+    if (cg && !cgroupJoin) cg.addProcess(pid);
     sendGo(stub.ctl, hookState(st, "running"));
     for (;;) {
       const m = recvMessage(stub.ctl);

@@ -11,6 +11,7 @@ import { rlimitNumber } from "../process/rlimits";
 import { affinityStep, confinementSteps } from "../process/confine";
 import { RuntimeError } from "../cli/errors";
 import type { CompiledSeccomp } from "../seccomp";
+import type { CgroupJoin } from "../cgroups/manager";
 
 export const CLONE_FLAG: Record<string, number> = {
   mount: 0x00020000,
@@ -74,7 +75,7 @@ export function hookStep(h: Hook): Step {
 export function parentSteps(proc: Process | undefined, ns: NamespacePlan, timeOffsets: string | undefined, mode: number, skipCloneFlags = 0, cgroupJoin?: CgroupJoin): Step[] {
   const steps: Step[] = [];
   // First, while P is still the host's root in the host's namespaces.
-  if (cgroupJoin) steps.push({ op: Op.CGROUP_JOIN, fields: [{ strv: cgroupJoin.tasks }, str(cgroupJoin.into)] });
+  if (cgroupJoin) steps.push({ op: Op.CGROUP_JOIN, fields: [{ strv: cgroupJoin.tasks }, str(cgroupJoin.into), { strv: cgroupJoin.leave }] });
   // execCPUAffinity.initial pins the setup itself, before it joins anything.
   const initial = affinityStep(proc?.execCPUAffinity?.initial, "process.execCPUAffinity.initial");
   if (initial) steps.push(initial);
@@ -215,11 +216,6 @@ export interface CreatePlanInput {
   warn: (m: string) => void;
 }
 
-export interface CgroupJoin {
-  tasks: string[];
-  into: string;
-}
-
 export interface CreatePlan {
   steps: Step[];
   ns: NamespacePlan;
@@ -343,6 +339,7 @@ export interface ExecPlanInput {
   seccomp?: CompiledSeccomp;
   rootfsForHome: string | null;
   warn: (m: string) => void;
+  cgroupJoin?: CgroupJoin;
 }
 
 /** exec: join the init's namespaces, then only the process half of create. */
@@ -359,7 +356,7 @@ export function execPlan(inp: ExecPlanInput): Step[] {
     terminal,
     setsid: terminal,
   };
-  const steps = parentSteps(inp.proc, ns, undefined, inp.detach ? CloneMode.DETACH : CloneMode.WAIT);
+  const steps = parentSteps(inp.proc, ns, undefined, inp.detach ? CloneMode.DETACH : CloneMode.WAIT, 0, inp.cgroupJoin);
   steps.push({ op: Op.WAIT_GO, fields: [] });
   if (terminal) {
     steps.push({ op: Op.SETSID, fields: [] });

@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { cgroupRoots, create, destroy, makeBundle, ok, runFg, state, uniqueId, useHarness } from "../lib/harness";
+import { cgroupRoots, create, destroy, makeBundle, ok, rt, runFg, state, uniqueId, useHarness, waitFor, waitStatus } from "../lib/harness";
 
 useHarness("cgroup-join");
 
@@ -52,4 +52,65 @@ test("run in the foreground: the init is in the container's cgroup in every hier
   const lines = r.stdout.trim().split("\n");
   expect(lines.length).toBeGreaterThan(1);
   for (const l of lines) expect(l.endsWith(`/${id}`)).toBe(true);
+});
+
+const ppidOf = (pid: number) => {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]);
+};
+
+test("run in the foreground: the stub that waits for the init goes back to the runtime's cgroups", async () => {
+  const id = uniqueId();
+  const running = rt(["run", "--bundle", makeBundle({ args: ["sleep", "100"] }).dir, id]);
+  try {
+    await waitStatus(id, "running");
+    const { pid } = await state(id);
+    const stub = ppidOf(pid);
+    const runtime = ppidOf(stub);
+    expect(fs.readFileSync(`/proc/${stub}/cgroup`, "utf8")).toBe(fs.readFileSync(`/proc/${runtime}/cgroup`, "utf8"));
+    const dirs = dirsOf(pid);
+    expect(dirs.length).toBeGreaterThan(1);
+    for (const d of dirs) {
+      expect(d.endsWith(`/${id}`)).toBe(true);
+      expect(procsOf(d)).toEqual([pid]);
+    }
+    ok(await rt(["kill", id, "KILL"]));
+    await running;
+  } finally {
+    await destroy(id);
+  }
+});
+
+test("exec: the process joins every hierarchy of the container, the stub that waits goes back", async () => {
+  const { id } = await create(makeBundle({ args: ["sleep", "100"] }));
+  try {
+    ok(await rt(["start", id]));
+    const { pid } = await state(id);
+    const dirs = dirsOf(pid);
+    const running = rt(["exec", id, "sleep", "100"]);
+    // The exec'd process is the container's second; nothing else may be in its cgroup.
+    const other = await waitFor(() => procsOf(dirs[0]!).find((p) => p !== pid));
+    const stub = ppidOf(other);
+    expect(fs.readFileSync(`/proc/${stub}/cgroup`, "utf8")).toBe(fs.readFileSync(`/proc/${ppidOf(stub)}/cgroup`, "utf8"));
+    for (const d of dirs) expect(procsOf(d).sort()).toEqual([pid, other].sort());
+    process.kill(other, "SIGKILL");
+    await running;
+  } finally {
+    await destroy(id);
+  }
+});
+
+test("exec --detach: the process joins every hierarchy of the container", async () => {
+  const { id } = await create(makeBundle({ args: ["sleep", "100"] }));
+  try {
+    ok(await rt(["start", id]));
+    const { pid } = await state(id);
+    ok(await rt(["exec", "--detach", id, "sleep", "100"]));
+    const dirs = dirsOf(pid);
+    const procs = procsOf(dirs[0]!);
+    expect(procs.length).toBe(2);
+    for (const d of dirs) expect(procsOf(d).sort()).toEqual(procs.sort());
+  } finally {
+    await destroy(id);
+  }
 });

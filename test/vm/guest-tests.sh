@@ -109,7 +109,7 @@ mkbundle() {
   "linux": {
     $cgline
     "resources": $res,
-    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+    "namespaces": ${NAMESPACES:-$ALL_NS},
     "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
     "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
     ${4:-}
@@ -140,6 +140,8 @@ down() { rt delete -f "$1" || { rt kill "$1" KILL; rt delete -f "$1"; }; true; }
 want() { [ -z "$ONLY" ] || case "$1" in *"$ONLY"*) return 0 ;; *) return 1 ;; esac; }
 
 SLEEP='["sleep","1000"]'
+ALL_NS='[{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]'
+NAMESPACES=
 
 # --- lifecycle: create / state / start / kill / delete ----------------------------
 t_lifecycle() {
@@ -407,6 +409,26 @@ t_exec() {
   down $id
 }
 
+# Without a cgroup namespace, exec's stub joins by cloning into the cgroup (clone3) and
+# goes back: the container's cgroup holds the init and the exec'd processes only.
+t_exec_host_cgroupns() {
+  id=exech
+  NAMESPACES='[{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]'
+  up exec-host-cgroupns $id "$SLEEP" '{"pids": {"limit": 20}}' || { NAMESPACES=; down $id; return; }
+  NAMESPACES=
+  if rt exec $id cat /proc/self/cgroup; then
+    expect exec-host-cgroupns "$(echo "$OUT" | oneline)" "0::/$PARENT/$id"
+  else
+    fail exec-host-cgroupns "rc $RC: $OUT"
+  fi
+  if rt exec --detach $id sleep 1000; then
+    expect exec-host-cgroupns-detach "$(wc -l <"$(cgdir $id)/cgroup.procs" | tr -d ' ')" 2
+  else
+    fail exec-host-cgroupns-detach "rc $RC: $OUT"
+  fi
+  down $id
+}
+
 pids_hit() { [ "$(sed -n 's/^max //p' "$(cgdir "$1")/pids.events" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 
 t_pids_enforced() {
@@ -488,7 +510,7 @@ t_systemd_path() {
 rt --version
 echo "# runtime: $RT ($(echo "$OUT" | head -1))"
 echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
-for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec pids_enforced oom kill_all delete_force relative_path systemd_path; do
+for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path; do
   want "$t" || continue
   start=$(date +%s)
   "t_$t"

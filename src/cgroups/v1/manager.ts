@@ -18,8 +18,8 @@ import {
   writeFile,
   writeProc,
 } from "../files";
-import { type CgroupManager, signalAll } from "../manager";
-import { HYBRID_KEY, unifiedMountOf } from "../mounts";
+import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
+import { cgroupDirInMount, cgroupMounts, HYBRID_KEY, procCgroups, unifiedMountOf } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
 import { createV2Path } from "../v2/create";
 import { controllersOf, setHugetlbV2 } from "../v2/limits";
@@ -155,15 +155,26 @@ export class V1Manager implements CgroupManager {
     setHugetlbV2(hybrid.dir, limits);
   }
 
-  joinPlan(): { tasks: string[]; into: string } {
+  joinPlan(stay = false): CgroupJoin {
     const tasks: string[] = [];
+    const leave: string[] = [];
+    const mounts = stay ? cgroupMounts().filter((m) => m.fstype === "cgroup") : [];
+    const own = stay ? procCgroups("self") : new Map<string, string>();
     for (const [key, path] of Object.entries(this.paths)) {
       if (key === HYBRID_KEY) continue;
       // Optional hierarchies whose mkdir failed are skipped, as addProcess skips them.
-      if (existsSync(`${path}/tasks`)) tasks.push(`${path}/tasks`);
+      if (!existsSync(`${path}/tasks`)) continue;
+      tasks.push(`${path}/tasks`);
+      if (!stay) continue;
+      // Back to where this process is in the same hierarchy: the mount holding the
+      // container's dir, at the path /proc/self/cgroup gives for the controller.
+      const mount = mounts.filter((m) => path.startsWith(m.mountpoint + "/")).sort((a, b) => b.mountpoint.length - a.mountpoint.length)[0];
+      const mine = own.get(key);
+      if (!mount || mine === undefined) throw new CgroupError(`cgroup: cannot tell this process's own ${key} cgroup to return to`);
+      leave.push(`${cgroupDirInMount(mount, mine)}/tasks`);
     }
     const unified = this.paths[HYBRID_KEY];
-    return { tasks, into: unified && existsSync(unified) ? unified : "" };
+    return { tasks, into: unified && existsSync(unified) ? unified : "", leave };
   }
 
   addProcess(pid: number): void {

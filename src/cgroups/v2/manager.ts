@@ -4,7 +4,7 @@ import type { LinuxResources } from "../../spec/types";
 import { applyDevicesV2, deviceRules } from "../devices";
 import { CgroupError } from "../errors";
 import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, sleepMs, writeFile, writeProc } from "../files";
-import { type CgroupManager, signalAll } from "../manager";
+import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
 import { HYBRID_KEY } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
 import type { Warn } from "../v1/limits";
@@ -26,8 +26,9 @@ export class V2Manager implements CgroupManager {
     this.paths = { [HYBRID_KEY]: dir };
   }
 
-  joinPlan(): { tasks: string[]; into: string } {
-    return { tasks: [], into: this.dir };
+  joinPlan(): CgroupJoin {
+    // Only the child goes in (clone3 into the dir): nothing to leave.
+    return { tasks: [], into: this.dir, leave: [] };
   }
 
   create(): void {
