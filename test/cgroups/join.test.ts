@@ -59,15 +59,18 @@ const ppidOf = (pid: number) => {
   return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]);
 };
 
+/** A stub that stays to wait is back in the cgroups of the runtime, its parent. */
+function expectBackWithRuntime(stub: number): void {
+  expect(fs.readFileSync(`/proc/${stub}/cgroup`, "utf8")).toBe(fs.readFileSync(`/proc/${ppidOf(stub)}/cgroup`, "utf8"));
+}
+
 test("run in the foreground: the stub that waits for the init goes back to the runtime's cgroups", async () => {
   const id = uniqueId();
   const running = rt(["run", "--bundle", makeBundle({ args: ["sleep", "100"] }).dir, id]);
   try {
     await waitStatus(id, "running");
     const { pid } = await state(id);
-    const stub = ppidOf(pid);
-    const runtime = ppidOf(stub);
-    expect(fs.readFileSync(`/proc/${stub}/cgroup`, "utf8")).toBe(fs.readFileSync(`/proc/${runtime}/cgroup`, "utf8"));
+    expectBackWithRuntime(ppidOf(pid));
     const dirs = dirsOf(pid);
     expect(dirs.length).toBeGreaterThan(1);
     for (const d of dirs) {
@@ -90,8 +93,7 @@ test("exec: the process joins every hierarchy of the container, the stub that wa
     const running = rt(["exec", id, "sleep", "100"]);
     // The exec'd process is the container's second; nothing else may be in its cgroup.
     const other = await waitFor(() => procsOf(dirs[0]!).find((p) => p !== pid));
-    const stub = ppidOf(other);
-    expect(fs.readFileSync(`/proc/${stub}/cgroup`, "utf8")).toBe(fs.readFileSync(`/proc/${ppidOf(stub)}/cgroup`, "utf8"));
+    expectBackWithRuntime(ppidOf(other));
     for (const d of dirs) expect(procsOf(d).sort()).toEqual([pid, other].sort());
     process.kill(other, "SIGKILL");
     await running;
