@@ -56,7 +56,7 @@ export const COMMANDS: Record<string, Command> = {
   start: {
     flags: {},
     async run(ctx, a) {
-      const { start } = await import("../container/lifecycle");
+      const { start } = await import("../container/start");
       await start(ctx, oneId("start", a));
       return 0;
     },
@@ -131,7 +131,7 @@ export const COMMANDS: Record<string, Command> = {
   delete: {
     flags: { boolean: ["force"], alias: { f: "force" } },
     async run(ctx, a) {
-      const { remove } = await import("../container/lifecycle");
+      const { remove } = await import("../container/destroy");
       const ids = a._.map(String);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
       for (const id of ids) await remove(ctx, id, !!a.force);

@@ -2,7 +2,8 @@
 // the exit status), forwarding signals and, for a terminal, the pty.
 import type { Context } from "../cli/context";
 import { create, type CreateOptions } from "./create";
-import { destroy, start } from "./lifecycle";
+import { destroy } from "./destroy";
+import { start } from "./start";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 import { closeStub, recvMessage, stubError } from "../native/stub";

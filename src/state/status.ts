@@ -6,16 +6,17 @@ import type { Probe } from "./probe";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
-async function alive(probe: Probe, pid: number, startTime: number): Promise<boolean> {
+/** The process is alive and the one recorded (its start time matches). */
+export async function processAlive(probe: Probe, pid: number, startTime: number): Promise<boolean> {
   if (!pid) return false;
   const text = await probe.text(`/proc/${pid}/stat`);
   return text !== null && aliveAs(parseStat(text), startTime);
 }
 
 export async function liveStatus(store: Store, st: StoredState, probe: Probe): Promise<Status> {
-  const creating = async () => !!st.creator && (await alive(probe, st.creator.pid, st.creator.startTime));
+  const creating = async () => !!st.creator && (await processAlive(probe, st.creator.pid, st.creator.startTime));
   if (!st.pid) return (await creating()) ? "creating" : "stopped";
-  if (!(await alive(probe, st.pid, st.startTime))) return "stopped";
+  if (!(await processAlive(probe, st.pid, st.startTime))) return "stopped";
   // A create still at work, or one that died half way: never usable, so "stopped"
   // (delete kills whatever it left).
   if (st.status === "creating") return (await creating()) ? "creating" : "stopped";

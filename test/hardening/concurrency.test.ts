@@ -98,6 +98,28 @@ test("concurrent start, kill, delete and state on a created container are safe",
   }
 });
 
+test("starts racing on one created container: one runs it, the others say so and none hangs", async () => {
+  for (let round = 0; round < 8; round++) {
+    const b = makeBundle({ args: ["sleep", "100"] });
+    const id = uniqueId();
+    ok(await rt(["create", "--bundle", b.dir, id]));
+    // Staggered, so that some open the fifo only after the init has gone through it.
+    const starts = [0, 1, 2].map(async (k) => {
+      await Bun.sleep(k * round);
+      return rt(["start", id], { timeoutMs: 20_000 });
+    });
+    const results = await Promise.all(starts);
+    for (const r of results) {
+      expect(r.timedOut).toBe(false);
+      cleanFailure(r);
+    }
+    expect(results.filter((r) => r.code === 0).length).toBe(1);
+    for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toContain("already running");
+    expect((await state(id)).status).toBe("running");
+    ok(await rt(["delete", "--force", id]));
+  }
+});
+
 test("delete --force racing a create of the same id leaves either a whole container or nothing", async () => {
   for (let round = 0; round < 8; round++) {
     const b = makeBundle({ args: ["sleep", "100"] });

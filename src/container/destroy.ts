@@ -1,0 +1,93 @@
+// delete: the end of a container's life. Engines call it once per container, so its
+// common path loads neither koffi nor the hook or mount code, and the cgroup drivers
+// only for a container that has a cgroup. (start and kill are in modules of their own:
+// they need no node:fs at all.)
+import { existsSync, unlinkSync } from "node:fs";
+import type { Spec } from "../spec/types";
+import { RuntimeError } from "../cli/errors";
+import type { Context } from "../cli/context";
+import { validateId, type StoredState } from "../state/store";
+import { hookState, load } from "../state/status";
+import { fsProbe } from "../state/probe";
+import { isAlive } from "../state/proc";
+import { cgroupOf } from "./cgroup";
+
+type Hooks = typeof import("../hooks/run");
+
+export async function remove(ctx: Context, id: string, force: boolean): Promise<void> {
+  validateId(id);
+  if (!ctx.store.exists(id)) {
+    if (force) return;
+    throw new RuntimeError(`container ${id} does not exist`);
+  }
+  const { st, status } = await load(ctx.store, id, fsProbe);
+  // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
+  // no lock. Anything alive is taken under the lock that create holds while it works.
+  if (status === "stopped") return destroy(ctx, st);
+  const release = ctx.store.lock(id);
+  try {
+    const { st, status } = await load(ctx.store, id, fsProbe);
+    if ((status === "running" || status === "paused" || status === "creating") && !force)
+      throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
+    destroy(ctx, st);
+  } finally {
+    release();
+  }
+}
+
+/** Undoes create: every process of the container, its cgroup, its state; then poststop. */
+export function destroy(ctx: Context, st: StoredState): void {
+  const cg = cgroupOf(st);
+  if (cg && st.cgroup?.version === 1) {
+    // Frozen tasks do not die until thawed.
+    try {
+      cg.thaw();
+    } catch {}
+  }
+  if (st.pid) killAndWait(st.pid, st.startTime);
+  if (st.creator) killAndWait(st.creator.pid, st.creator.startTime);
+  if (cg) {
+    try {
+      cg.thaw();
+    } catch {}
+    for (let round = 0; round < 3; round++) {
+      let pids: number[] = [];
+      try {
+        pids = cg.pids();
+      } catch {}
+      if (!pids.length) break;
+      for (const p of pids) killAndWait(p);
+    }
+    try {
+      cg.destroy();
+    } catch (e: any) {
+      ctx.log.warn(`remove cgroup: ${e.message}`);
+    }
+  }
+  const spec = st.config as Spec;
+  if (st.rootfs) {
+    // Cheap to load, and a no-op unless the container shared the host's mount namespace.
+    const { releaseHostMounts } = require("../mounts/release") as typeof import("../mounts/release");
+    releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
+  }
+  const fifo = ctx.store.fifo(st.id);
+  if (existsSync(fifo)) {
+    try {
+      unlinkSync(fifo);
+    } catch {}
+  }
+  ctx.store.remove(st.id);
+  if (st.bundle && spec?.hooks?.poststop?.length) {
+    const { runHooksWarn } = require("../hooks/run") as Hooks;
+    runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
+  }
+}
+
+/**
+ * SIGKILL to a process that is still the one recorded (start time), and wait until it is
+ * gone. A process already gone or a zombie costs one read of /proc; only a live one loads
+ * the pidfd path, which waits for the exit without polling.
+ */
+function killAndWait(pid: number, startTime = 0): void {
+  if (isAlive(pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
+}
