@@ -5,7 +5,7 @@ import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import type { StoredState } from "../state/store";
-import { hookState, load, processAlive } from "../state/status";
+import { hookState, liveProcess, load, processAlive } from "../state/status";
 import { bunProbe } from "../state/probe";
 
 const ALREADY_RUNNING = "cannot start an already running container";
@@ -56,21 +56,33 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
 
 /**
  * What the init writes to the fifo, "W" first, read until its exec closes the fifo.
- * Bun's read ends when the last writer hangs up; a writer that never opened the fifo
- * after we did (an init that is gone, or one another start has already let run) never
- * hangs up, so a watchdog gives the read up for those.
+ * Bun's read ends when the last writer hangs up, which it does not always see: a
+ * reader that opened the fifo before the init did, or beside other starts, can wait
+ * on. So a watchdog watches the init instead and ends the read once it has exec'd
+ * (its name is no longer the stub's: the report is complete), has died, or its fifo
+ * is gone (another start let it run).
  */
 async function readStartReport(fifo: string, st: StoredState): Promise<string> {
   const reader = Bun.file(fifo).stream().getReader();
   let gaveUp = "";
   let checking = false;
+  // Acting only on what two checks in a row see leaves a read that is about to end
+  // (the data and the hangup already on their way) the time to end by itself.
+  let seen = "";
   const watchdog = setInterval(async () => {
     if (checking) return;
     checking = true;
     try {
-      if (!(await processAlive(bunProbe, st.pid, st.startTime))) gaveUp = "container init exited before it could be started";
-      else if (!(await Bun.file(fifo).exists())) gaveUp = ALREADY_RUNNING;
-      if (gaveUp) await reader.cancel().catch(() => {});
+      const init = await liveProcess(bunProbe, st.pid, st.startTime);
+      let now = "";
+      if (!init) now = "container init exited before it could be started";
+      else if (init.comm !== "dx-init") now = "exec'd";
+      else if (!(await Bun.file(fifo).exists())) now = ALREADY_RUNNING;
+      if (now && now === seen) {
+        if (now !== "exec'd") gaveUp = now;
+        await reader.cancel().catch(() => {});
+      }
+      seen = now;
     } finally {
       checking = false;
     }

@@ -2,6 +2,8 @@
 // (node:fs where it is loaded anyway, Bun's files where nothing else needs node:fs).
 
 export interface ProcStat {
+  /** the name the kernel shows (the init stub calls itself "dx-init" until it execs) */
+  comm: string;
   state: string;
   ppid: number;
   startTime: number;
@@ -9,8 +11,9 @@ export interface ProcStat {
 
 export function parseStat(s: string): ProcStat {
   // comm may contain spaces and parentheses: fields resume after the last ')'.
-  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return { state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  const close = s.lastIndexOf(")");
+  const rest = s.slice(close + 2).split(" ");
+  return { comm: s.slice(s.indexOf("(") + 1, close), state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
 }
 
 /** Alive and the same process: running or sleeping, not a zombie, matching start time. */

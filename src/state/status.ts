@@ -1,16 +1,21 @@
 // The live status of a container, derived from its process every time: a state file alone
 // cannot know that the init has died or that its pid now belongs to someone else.
 import { validateId, type Store, type StoredState } from "./store";
-import { aliveAs, parseStat } from "./procstat";
+import { aliveAs, parseStat, type ProcStat } from "./procstat";
 import type { Probe } from "./probe";
 
 export type Status = "creating" | "created" | "running" | "paused" | "stopped";
 
-/** The process is alive and the one recorded (its start time matches). */
-export async function processAlive(probe: Probe, pid: number, startTime: number): Promise<boolean> {
-  if (!pid) return false;
+/** /proc/PID/stat of the process if it is alive and the one recorded (start time), else null. */
+export async function liveProcess(probe: Probe, pid: number, startTime: number): Promise<ProcStat | null> {
+  if (!pid) return null;
   const text = await probe.text(`/proc/${pid}/stat`);
-  return text !== null && aliveAs(parseStat(text), startTime);
+  const st = text === null ? null : parseStat(text);
+  return aliveAs(st, startTime) ? st : null;
+}
+
+export async function processAlive(probe: Probe, pid: number, startTime: number): Promise<boolean> {
+  return (await liveProcess(probe, pid, startTime)) !== null;
 }
 
 export async function liveStatus(store: Store, st: StoredState, probe: Probe): Promise<Status> {
