@@ -94,15 +94,20 @@ export function unifiedMount(path: string, mounts = cgroupMounts()): MountInfo |
   return mounts.find((m) => m.fstype === "cgroup2" && isBelow(m.mountpoint, path));
 }
 
-/** The cgroup2 mount a cgroup directory lives in (longest matching mountpoint). */
-export function unifiedMountOf(dir: string, mounts = cgroupMounts()): MountInfo | undefined {
+/** The mount of type `fstype` a cgroup directory lives in (longest matching mountpoint). */
+export function mountHolding(dir: string, fstype: "cgroup" | "cgroup2", mounts = cgroupMounts()): MountInfo | undefined {
   let best: MountInfo | undefined;
   for (const m of mounts) {
-    if (m.fstype !== "cgroup2") continue;
+    if (m.fstype !== fstype) continue;
     if (dir !== m.mountpoint && !dir.startsWith(m.mountpoint + "/")) continue;
     if (!best || m.mountpoint.length > best.mountpoint.length) best = m;
   }
   return best;
+}
+
+/** The cgroup2 mount a cgroup directory lives in. */
+export function unifiedMountOf(dir: string, mounts = cgroupMounts()): MountInfo | undefined {
+  return mountHolding(dir, "cgroup2", mounts);
 }
 
 function isBelow(path: string, root: string): boolean {

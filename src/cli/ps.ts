@@ -3,13 +3,13 @@ import type { Context } from "./context";
 import { RuntimeError } from "./errors";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
-import { loadCgroup } from "../cgroups";
+import { cgroupOf } from "../container/cgroup";
 import { out } from "./output";
 
 export async function ps(ctx: Context, id: string, format: string, psArgs: string[]): Promise<number> {
   const { st, status } = await load(ctx.store, id, fsProbe);
   if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
-  const pids = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths).pids() : [st.pid];
+  const pids = cgroupOf(st)?.pids() ?? [st.pid];
   if (format === "json") {
     out(JSON.stringify(pids) + "\n");
     return 0;

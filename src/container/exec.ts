@@ -12,7 +12,8 @@ import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError } from "../native/stub";
 import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc";
-import { loadCgroup, primeAttach } from "../cgroups";
+import { primeAttach } from "../cgroups";
+import { cgroupOf } from "./cgroup";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { compileSeccompLazy, sendSeccompListener, writePidFile } from "./create";
@@ -114,7 +115,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   // namespace, whose credentials may not cover the host's cgroup files; and not from
   // inside a cgroup namespace, where clone3 cannot reach a cgroup outside its root
   // (ENOENT). There the process is moved in from here.
-  const cg = st.cgroup ? loadCgroup(st.cgroup.version, st.cgroup.paths) : undefined;
+  const cg = cgroupOf(st);
   const canJoin = status !== "paused" && !join.has("user") && !join.has("cgroup");
   const cgroupJoin = cg && canJoin ? cg.joinPlan(!o.detach) : undefined;
   if (cg && !cgroupJoin) primeAttach();

@@ -126,12 +126,13 @@ export class Store {
   remove(id: string): void {
     const dir = this.dir(id);
     // The dir holds only files (state, fifo, a temp state): unlinking them is a third of
-    // what rmSync's first recursive walk costs. Anything else falls back to it.
+    // what rmSync's first recursive walk costs. Anything else (a file or the dir already
+    // gone, something unexpected inside) falls back to it.
     try {
       for (const name of fs().readdirSync(dir)) fs().unlinkSync(`${dir}/${name}`);
       fs().rmdirSync(dir);
-    } catch (e: any) {
-      if (e?.code !== "ENOENT") fs().rmSync(dir, { recursive: true, force: true });
+    } catch {
+      fs().rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -148,6 +149,16 @@ export class Store {
 
   /** Exclusive lock on the container dir until fn has finished. */
   async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const release = this.lock(id);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Takes the lock and keeps it until the returned release is called. */
+  lock(id: string): () => void {
     let fd: number;
     try {
       fd = openFd(this.dir(id), O_RDONLY | O_CLOEXEC | 0o200000 /* O_DIRECTORY */);
@@ -156,21 +167,10 @@ export class Store {
     }
     try {
       flock(fd, LOCK_EX);
-      return await fn();
-    } finally {
+    } catch (e) {
       close(fd);
+      throw e;
     }
-  }
-
-  /** Takes the lock and keeps it until the returned release is called (async work inside). */
-  lock(id: string): () => void {
-    let fd: number;
-    try {
-      fd = openFd(this.dir(id), O_RDONLY | O_CLOEXEC | 0o200000);
-    } catch {
-      throw new RuntimeError(`container ${id} does not exist`);
-    }
-    flock(fd, LOCK_EX);
     return () => close(fd);
   }
 }

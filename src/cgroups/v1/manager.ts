@@ -19,7 +19,7 @@ import {
   writeProc,
 } from "../files";
 import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
-import { cgroupDirInMount, cgroupMounts, HYBRID_KEY, procCgroups, unifiedMountOf } from "../mounts";
+import { cgroupDirInMount, cgroupMounts, HYBRID_KEY, mountHolding, procCgroups, unifiedMountOf } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
 import { createV2Path } from "../v2/create";
 import { controllersOf, setHugetlbV2 } from "../v2/limits";
@@ -158,7 +158,7 @@ export class V1Manager implements CgroupManager {
   joinPlan(stay = false): CgroupJoin {
     const tasks: string[] = [];
     const leave: string[] = [];
-    const mounts = stay ? cgroupMounts().filter((m) => m.fstype === "cgroup") : [];
+    const mounts = stay ? cgroupMounts() : [];
     const own = stay ? procCgroups("self") : new Map<string, string>();
     for (const [key, path] of Object.entries(this.paths)) {
       if (key === HYBRID_KEY) continue;
@@ -168,7 +168,7 @@ export class V1Manager implements CgroupManager {
       if (!stay) continue;
       // Back to where this process is in the same hierarchy: the mount holding the
       // container's dir, at the path /proc/self/cgroup gives for the controller.
-      const mount = mounts.filter((m) => path.startsWith(m.mountpoint + "/")).sort((a, b) => b.mountpoint.length - a.mountpoint.length)[0];
+      const mount = mountHolding(path, "cgroup", mounts);
       const mine = own.get(key);
       if (!mount || mine === undefined) throw new CgroupError(`cgroup: cannot tell this process's own ${key} cgroup to return to`);
       leave.push(`${cgroupDirInMount(mount, mine)}/tasks`);
