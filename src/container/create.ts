@@ -12,7 +12,7 @@ import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
 import { encodePlan, Msg, Op } from "../native/protocol";
-import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Stub } from "../native/stub";
+import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Message, type Stub } from "../native/stub";
 import { close, connectUnix, mkfifo, sendWithFd } from "../native/libc";
 import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
@@ -149,7 +149,20 @@ export function create(ctx: Context, o: CreateOptions): Created {
     runHooks("prestart", spec.hooks?.prestart, state);
     runHooks("createRuntime", spec.hooks?.createRuntime, state);
     // Hooks run inside the container see the pid as the container does (runtime.md).
-    sendGo(stub.ctl, hookState({ ...st, pid: pidInsideOwnNamespace(initPid) }, "created"));
+    // The init keeps GO's state only for them.
+    const inside = !!spec.hooks?.createContainer?.length || !!spec.hooks?.startContainer?.length;
+    try {
+      sendGo(stub.ctl, inside ? hookState({ ...st, pid: pidInsideOwnNamespace(initPid) }, "created") : "");
+    } catch (e) {
+      // The init may already have failed in the setup it does before GO, and gone: its
+      // report is still queued on ctl, and says more than the broken pipe.
+      let m: Message | null = null;
+      try {
+        m = recvMessage(stub.ctl, 0);
+      } catch {}
+      if (m?.type === Msg.ERROR) throw stubError(m);
+      throw e;
+    }
 
     for (;;) {
       const m = recvMessage(stub.ctl);

@@ -259,7 +259,13 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   };
 
   const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH, 0, inp.cgroupJoin);
-  steps.push({ op: Op.WAIT_GO, fields: [] });
+  // The init waits for GO as late as it can, so that its mounts overlap with the
+  // runtime's own work after the clone (limits, state, oom_score_adj). Earlier only
+  // where something must come first: the id maps of a user namespace, and hooks that
+  // run before the container's setup is finished (prestart, createRuntime), which
+  // must not see it half done. Mounts in the host's namespace keep the old order too.
+  const goEarly = userns || hostMountNs || !!spec.hooks?.prestart?.length || !!spec.hooks?.createRuntime?.length;
+  if (goEarly) steps.push({ op: Op.WAIT_GO, fields: [] });
   // Become the namespace's root (created or joined): files made during setup then get
   // a mapped owner instead of failing with EOVERFLOW.
   if (userns) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
@@ -283,6 +289,9 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   };
   // Binds need a bindable "/" during setup: an unbindable root is applied only at the end.
   steps.push(...rootfsSteps(rinput, prop && !(prop & MS.UNBINDABLE) ? prop : 0));
+  // Device nodes wait for GO all the same: mknod is subject to the devices cgroup, whose
+  // rules the runtime is rewriting meanwhile (deny all, then the allowlist).
+  if (!goEarly) steps.push({ op: Op.WAIT_GO, fields: [] });
   steps.push(...deviceSteps(rinput));
   for (const h of spec.hooks?.createContainer ?? []) steps.push(hookStep(h));
   steps.push({ op: Op.PIVOT, fields: [u64(hostMountNs ? PIVOT_CHROOT : inp.noPivot ? 1 : 0)] });

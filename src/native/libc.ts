@@ -229,11 +229,16 @@ export function recvWithFd(sock: number, max: number): Received | null {
   try {
     fillMsghdr(hdr, iov, data, max, ctrl);
     let n: number;
+    let resets = 0;
     for (;;) {
       n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC));
       if (n >= 0) break;
       const e = errno();
       if (e === 4) continue;
+      // ECONNRESET: the peer closed with something of ours unread (the init failing
+      // before it read GO). The kernel says so once, ahead of what the peer had sent
+      // before it went, so read on: its last words, then EOF.
+      if (e === 104 && resets++ === 0) continue;
       if (e === 104) return null;
       throw new SysError("recvmsg", e);
     }

@@ -168,6 +168,21 @@ test("a mount that cannot be made fails create and undoes everything", async () 
   );
 });
 
+test("a mount that fails while the runtime is still busy after the clone is reported as itself", async () => {
+  // Without hooks or a user namespace the init mounts before it waits for the runtime's
+  // GO, so it can fail and be gone before GO is sent: then the kernel reports the unread
+  // GO to the runtime as a reset, ahead of the init's report. Parallel creates on two
+  // cores make the runtime the slow side often enough.
+  const b = makeBundle({
+    args: ["true"],
+    patch: (c) => c.mounts.push({ destination: "/x", type: "dxt-no-such-fs", source: "none" }),
+  });
+  const ids = Array.from({ length: 16 }, () => uniqueId());
+  const results = await Promise.all(ids.map((id) => rt(["create", "--bundle", b.dir, id])));
+  for (const r of results) expect(oneErrorLine(r)).toMatch(/mount none to \/x: no such device/);
+  for (const id of ids) expect(await statusOf(id)).toBeUndefined();
+});
+
 test("a bind mount whose source is missing", async () => {
   await createFails(
     makeBundle({
