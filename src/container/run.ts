@@ -1,18 +1,23 @@
 // run: create + start, and in the foreground wait for the init (its stub parent mirrors
 // the exit status), forwarding signals and, for a terminal, the pty.
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import type { Context } from "../cli/context";
-import { create, type CreateOptions } from "./create";
+import { RuntimeError } from "../cli/errors";
+import type { Spec } from "../spec/types";
+import { create, type Created, type CreateOptions } from "./create";
 import { destroy } from "./destroy";
-import { start } from "./start";
+import { ALREADY_RUNNING, finishStart } from "./start";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 import { closeStub, recvMessage, stubError } from "../native/stub";
 import { Msg } from "../native/protocol";
+import { processAlive } from "../state/status";
+import { fsProbe } from "../state/probe";
 
 export async function runContainer(ctx: Context, o: CreateOptions): Promise<number> {
   const c = create(ctx, o);
   try {
-    await start(ctx, o.id);
+    await startOwn(ctx, c);
   } catch (e) {
     destroy(ctx, ctx.store.read(o.id));
     closeStub(c.stub);
@@ -22,15 +27,6 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
     await c.proc.exited;
     closeStub(c.stub);
     return 0;
-  }
-  // The init's copy of ctl closes on a successful execve; an error before it comes here.
-  for (;;) {
-    const m = recvMessage(c.stub.ctl);
-    if (!m) break;
-    if (m.type === Msg.ERROR) {
-      ctx.log.error(stubError(m).message);
-      break;
-    }
   }
   const pid = c.st.pid;
   const stopForwarding = forwardSignals(pid);
@@ -46,4 +42,42 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
     ctx.log.warn(`delete after run: ${e.message}`);
   }
   return code ?? 1;
+}
+
+/**
+ * start, for the container this process has just created. It needs no state to read,
+ * and no watchdog on the fifo: the init's copy of ctl (the stub parent has closed or
+ * dropped its own) hangs up exactly when the init has exec'd or died, and by then the
+ * whole report is in the fifo.
+ */
+async function startOwn(ctx: Context, c: Created): Promise<void> {
+  if (!(c.st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
+  const fifo = ctx.store.fifo(c.st.id);
+  // Opening the read side lets the init's open for writing through.
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  let report = "";
+  try {
+    for (;;) {
+      const m = recvMessage(c.stub.ctl);
+      if (!m) break;
+      if (m.type === Msg.ERROR) throw stubError(m);
+    }
+    const buf = Buffer.alloc(4096);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf);
+      } catch (e: any) {
+        if (e?.code !== "EAGAIN") throw e;
+      }
+      if (n <= 0) break;
+      report += buf.toString("utf8", 0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // No word at all: the init died before it reached the fifo, or another start took it.
+  if (!report.startsWith("W"))
+    throw new RuntimeError((await processAlive(fsProbe, c.st.pid, c.st.startTime)) ? ALREADY_RUNNING : "container init exited before it could be started");
+  await finishStart(ctx, c.st, report.slice(1));
 }

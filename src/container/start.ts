@@ -8,7 +8,7 @@ import type { StoredState } from "../state/store";
 import { hookState, liveProcess, load, processAlive } from "../state/status";
 import { bunProbe } from "../state/probe";
 
-const ALREADY_RUNNING = "cannot start an already running container";
+export const ALREADY_RUNNING = "cannot start an already running container";
 
 /**
  * Opens the exec fifo's read side: the init, blocked in open(O_WRONLY), writes "W", runs
@@ -24,7 +24,12 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
   }
   if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
   const fifo = ctx.store.fifo(id);
-  const got = await readStartReport(fifo, st);
+  return finishStart(ctx, st, await readStartReport(fifo, st));
+}
+
+/** After the init's report (what followed its "W"): the fifo goes, then poststart. */
+export async function finishStart(ctx: Context, st: StoredState, got: string): Promise<StoredState> {
+  const fifo = ctx.store.fifo(st.id);
   const failed = got.startsWith("E") ? got.slice(1).trim() : "";
   // The fifo's absence is what says "started" (status.ts), so the state file is left
   // alone. Only a fifo that cannot be removed needs the flag written, or the container
@@ -63,7 +68,7 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
  * is gone (another start let it run).
  */
 async function readStartReport(fifo: string, st: StoredState): Promise<string> {
-  const reader = Bun.file(fifo).stream().getReader();
+  const reader = fifoReader(fifo);
   let gaveUp = "";
   let checking = false;
   // Acting only on what two checks in a row see leaves a read that is about to end
@@ -105,4 +110,14 @@ async function readStartReport(fifo: string, st: StoredState): Promise<string> {
   // The fifo hung up without a word: its writer was gone, or it wrote to another start.
   if (!(await processAlive(bunProbe, st.pid, st.startTime))) throw new RuntimeError("container init exited before it could be started");
   throw new RuntimeError(ALREADY_RUNNING);
+}
+
+function fifoReader(fifo: string) {
+  try {
+    return Bun.file(fifo).stream().getReader();
+  } catch (e: any) {
+    // Gone since the status was read: another start has let the container run.
+    if (e?.code === "ENOENT") throw new RuntimeError(ALREADY_RUNNING);
+    throw new RuntimeError(`open exec fifo ${fifo}: ${e?.code ?? e?.message}`);
+  }
 }

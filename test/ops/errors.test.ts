@@ -183,6 +183,18 @@ test("a mount that fails while the runtime is still busy after the clone is repo
   for (const id of ids) expect(await statusOf(id)).toBeUndefined();
 });
 
+test("run reports a startContainer hook that fails, and removes the container", async () => {
+  const b = makeBundle({
+    args: ["true"],
+    patch: (c) => (c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "echo dxt-hook-says-no; exit 3"] }] }),
+  });
+  const id = uniqueId();
+  const line = oneErrorLine(await rt(["run", "--bundle", b.dir, id]));
+  expect(line).toMatch(/startContainer/);
+  expect(line).toMatch(/dxt-hook-says-no|exit status 3|status 3/);
+  expect(await statusOf(id)).toBeUndefined();
+});
+
 test("a bind mount whose source is missing", async () => {
   await createFails(
     makeBundle({
