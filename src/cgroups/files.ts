@@ -149,7 +149,18 @@ export function readProcsRecursive(dir: string): number[] {
 
 /** Remove a cgroup directory and any below it, deepest first; gone already is success. */
 function rmdirTree(path: string): void {
-  for (const s of subdirs(path)) rmdirTree(s);
+  // Nested cgroups are rare: rmdir first, and list the directory (dozens of control
+  // files) only when it is refused.
+  try {
+    rmdirSync(path);
+    return;
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === "ENOENT") return;
+    const subs = code === "EBUSY" || code === "ENOTEMPTY" ? subdirs(path) : [];
+    if (!subs.length) throw e;
+    for (const s of subs) rmdirTree(s);
+  }
   try {
     rmdirSync(path);
   } catch (e) {

@@ -220,7 +220,9 @@ export class V1Manager implements CgroupManager {
 
   thaw(): void {
     const dir = this.dir("freezer", "thaw");
+    // Read first: delete thaws every container it removes, and most were never frozen.
     for (let i = 0; i < 1000; i++) {
+      if (this.freezerState(dir) === "THAWED") return;
       writeFile(dir, "freezer.state", "THAWED");
       if (this.freezerState(dir) === "THAWED") return;
       sleepMs(1);
