@@ -135,7 +135,11 @@ class PlanWriter {
   }
   u64(v: number | bigint): void {
     this.reserve(8);
-    this.dv.setBigUint64(this.n, BigInt.asUintN(64, BigInt(v)), true);
+    // Most fields are small numbers, and BigInt arithmetic is slow before the JIT.
+    if (typeof v === "number" && v >>> 0 === v) {
+      this.dv.setUint32(this.n, v, true);
+      this.dv.setUint32(this.n + 4, 0, true);
+    } else this.dv.setBigUint64(this.n, BigInt.asUintN(64, BigInt(v)), true);
     this.n += 8;
   }
   bytes(b: Uint8Array): void {
