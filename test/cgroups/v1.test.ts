@@ -150,7 +150,10 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
     test("memory: a limit below current usage is refused with the numbers", async () => {
       const m = fresh("busy");
       const d = m.paths.memory!;
-      const p = c.spawn([bun, "-e", "globalThis.keep = Buffer.alloc(64 << 20, 1); setInterval(() => {}, 1000)"]);
+      // The child allocates only once it is in the cgroup: v1 leaves charges made before a
+      // move where they were.
+      const inCgroup = `require("fs").readFileSync("/proc/self/cgroup", "utf8").split("\\n").some((l) => /(^|,)memory$/.test(l.split(":")[1] ?? "") && l.endsWith("/${d.split("/").pop()}"))`;
+      const p = c.spawn([bun, "-e", `while (!(${inCgroup})) Bun.sleepSync(5); globalThis.keep = Buffer.alloc(64 << 20, 1); setInterval(() => {}, 1000)`]);
       m.addProcess(p.pid);
       expect(await waitFor(() => BigInt(read(d, "memory.usage_in_bytes")) > 48n << 20n, 10000)).toBe(true);
       expectCgroupError(
