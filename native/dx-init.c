@@ -18,11 +18,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -67,8 +70,8 @@ enum {
 	OP_CAPS_BOUNDING = 40, OP_IDENTITY = 41, OP_CAPS = 42,
 	OP_NO_NEW_PRIVS = 43, OP_SECCOMP = 44, OP_PERSONALITY = 45,
 	OP_SCHED = 46, OP_IOPRIO = 47, OP_APPARMOR = 48, OP_LABEL = 49,
-	OP_EXEC = 50, OP_AFFINITY = 51, OP_CGROUP_JOIN = 52,
-	OP_MAX = 52
+	OP_EXEC = 50, OP_AFFINITY = 51, OP_CGROUP_JOIN = 52, OP_FIFO_MAKE = 53,
+	OP_MAX = 53
 };
 
 enum {
@@ -78,7 +81,7 @@ enum {
 
 enum {
 	MSG_PID = 1, MSG_GO = 2, MSG_READY = 3, MSG_ERROR = 4,
-	MSG_PTY = 5, MSG_SECCOMP_FD = 6
+	MSG_PTY = 5, MSG_SECCOMP_FD = 6, MSG_LOCKED = 7, MSG_PLAN = 8
 };
 
 #define MAX_FIELDS 8
@@ -161,10 +164,19 @@ static void write_all(int fd, const void *p, size_t n)
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
+static _Noreturn void die_(int err, const char *first, ...);
+#define die(err, ...) die_((err), __VA_ARGS__, (const char *)NULL)
+
+/*
+ * One frame: u32 length of what follows, u32 type, payload. A single sendmsg
+ * below the socket's buffer size is one skb on a unix stream socket, so the
+ * frames of P and C never interleave; a passed fd rides on its first byte.
+ */
 static int send_msg(uint32_t type, const void *payload, size_t len, int passfd)
 {
+	uint32_t head[2] = { (uint32_t)(4 + len), type };
 	struct iovec iov[2] = {
-		{ .iov_base = &type, .iov_len = sizeof type },
+		{ .iov_base = head, .iov_len = sizeof head },
 		{ .iov_base = (void *)payload, .iov_len = len },
 	};
 	union {
@@ -172,7 +184,7 @@ static int send_msg(uint32_t type, const void *payload, size_t len, int passfd)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} c;
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	ssize_t r;
+	size_t left = sizeof head + len;
 
 	if (ctl < 0) {
 		errno = EBADF;
@@ -188,10 +200,77 @@ static int send_msg(uint32_t type, const void *payload, size_t len, int passfd)
 		h->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(h), &passfd, sizeof(int));
 	}
-	do
-		r = sendmsg(ctl, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -1 : 0;
+	while (left) {
+		ssize_t r = sendmsg(ctl, &mh, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		left -= (size_t)r;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		while (r > 0 && mh.msg_iovlen) {
+			size_t k = (size_t)r < mh.msg_iov->iov_len ? (size_t)r : mh.msg_iov->iov_len;
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + k;
+			mh.msg_iov->iov_len -= k;
+			r -= (ssize_t)k;
+			if (!mh.msg_iov->iov_len) {
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes from ctl: 1 when done, 0 on EOF (or a reset) first. */
+static int read_exact(void *p, size_t n)
+{
+	char *c = p;
+	while (n) {
+		ssize_t r = read(ctl, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == ECONNRESET)
+			return 0;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 1;
+}
+
+/*
+ * The next frame from the runtime, which must be of type `want`; NUL-terminated
+ * (not counted in *len). EOF means the runtime is gone: exit quietly.
+ */
+static unsigned char *recv_frame(uint32_t want, size_t max, size_t *len, const char *what)
+{
+	uint32_t head[2];
+	int r = read_exact(head, sizeof head);
+	if (r == 0)
+		_exit(1);
+	if (r < 0)
+		die(errno, what);
+	if (head[0] < 4 || head[0] - 4 > max)
+		die(EPROTO, what, ": a frame of ", U(head[0]), " bytes");
+	if (head[1] != want)
+		die(EPROTO, what, ": unexpected message ", U(head[1]));
+	size_t n = head[0] - 4;
+	unsigned char *buf = malloc(n + 1);
+	if (!buf)
+		die(ENOMEM, what);
+	r = read_exact(buf, n);
+	if (r == 0)
+		_exit(1);
+	if (r < 0)
+		die(errno, what);
+	buf[n] = 0;
+	*len = n;
+	return buf;
 }
 
 /*
@@ -246,7 +325,6 @@ static _Noreturn void die_(int err, const char *first, ...)
 	va_start(ap, first);
 	die_v(err, first, ap);
 }
-#define die(err, ...) die_((err), __VA_ARGS__, (const char *)NULL)
 
 /* ------------------------------------------------------------------ */
 /* Plan reader                                                         */
@@ -377,49 +455,6 @@ static char **mkstrv(const struct field *f, const char *fallback0)
 	if (n == 0 && fallback0)
 		v[0] = (char *)fallback0;
 	return v;
-}
-
-static unsigned char *read_plan(int fd, size_t *len)
-{
-	struct stat st;
-	size_t cap = 65536, n = 0;
-	unsigned char *buf;
-	int seekable = 1;
-
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		if ((uint64_t)st.st_size > MAX_PLAN)
-			die(EFBIG, "read plan");
-		cap = (size_t)st.st_size + 1;
-	}
-	buf = malloc(cap);
-	if (!buf)
-		die(ENOMEM, "read plan");
-	for (;;) {
-		if (n == cap) {
-			if (cap >= MAX_PLAN)
-				die(EFBIG, "read plan");
-			cap *= 2;
-			unsigned char *nb = realloc(buf, cap);
-			if (!nb)
-				die(ENOMEM, "read plan");
-			buf = nb;
-		}
-		/* pread: the memfd's offset is shared with the runtime, which wrote it. */
-		ssize_t r = seekable ? pread(fd, buf + n, cap - n, (off_t)n) : read(fd, buf + n, cap - n);
-		if (r < 0 && errno == ESPIPE && seekable) {
-			seekable = 0;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die(errno, "read plan");
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*len = n;
-	return buf;
 }
 
 /* ------------------------------------------------------------------ */
@@ -783,34 +818,7 @@ static void op_clone(struct field *f)
 static void op_wait_go(struct field *f)
 {
 	(void)f;
-	char peek[4];
-	ssize_t n;
-
-	do
-		n = recv(ctl, peek, sizeof peek, MSG_PEEK | MSG_TRUNC);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		_exit(1);
-	if (n < 0)
-		die(errno, "wait for go");
-	char *buf = malloc((size_t)n + 1);
-	if (!buf)
-		die(ENOMEM, "wait for go");
-	struct iovec iov = { buf, (size_t)n };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t r;
-	do
-		r = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		_exit(1);
-	if (r < 0)
-		die(errno, "wait for go");
-	if (r < 4 || le32((unsigned char *)buf) != MSG_GO)
-		die(EPROTO, "wait for go: unexpected message ", r < 4 ? "(short)" : U(le32((unsigned char *)buf)));
-	go_state = buf + 4;
-	go_len = (size_t)r - 4;
-	go_state[go_len] = 0;
+	go_state = (char *)recv_frame(MSG_GO, 16u << 20, &go_len, "wait for go");
 }
 
 static void op_setresid(struct field *f)
@@ -1265,6 +1273,15 @@ static void op_hook(struct field *f)
 /* Phase C: created / start handshake, terminal                        */
 /* ------------------------------------------------------------------ */
 
+static void op_fifo_make(struct field *f)
+{
+	/* umask is 0 here: the mode is exact. */
+	if (mknod(f[3].s, S_IFIFO | (mode_t)(f[0].u & 07777), 0) < 0)
+		die(errno, "make exec fifo ", f[3].s);
+	if ((f[1].u || f[2].u) && chown(f[3].s, (uid_t)f[1].u, (gid_t)f[2].u) < 0)
+		die(errno, "chown exec fifo ", f[3].s);
+}
+
 static void op_fifo_open(struct field *f)
 {
 	fifofd = open(f[0].s, O_PATH | O_CLOEXEC);
@@ -1646,6 +1663,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_APPARMOR] = { "s", op_apparmor },
 	[OP_LABEL] = { "s", op_label },
 	[OP_CGROUP_JOIN] = { "vsv", op_cgroup_join },
+	[OP_FIFO_MAKE] = { "uuus", op_fifo_make },
 	[OP_AFFINITY] = { "b", op_affinity },
 	[OP_EXEC] = { "uvv", op_exec },
 };
@@ -1739,9 +1757,46 @@ static int parse_fd(const char *arg, const char *key)
 	return (int)v;
 }
 
+/*
+ * CVE-2019-5736: what a container can reach through /proc/PID/exe must be a
+ * copy nothing can write to. The runtime starts us from a file; before anything
+ * else we copy ourselves into a sealed memfd and exec that.
+ */
+static void run_sealed(char **argv)
+{
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die(errno, "open /proc/self/exe");
+	int seals = fcntl(self, F_GET_SEALS);
+	if (seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL)) {
+		close(self);
+		return;
+	}
+	struct stat st;
+	if (fstat(self, &st) < 0)
+		die(errno, "stat /proc/self/exe");
+	int mfd = memfd_create("dx-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die(errno, "memfd_create");
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t n = sendfile(mfd, self, NULL, (size_t)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die(n < 0 ? errno : EIO, "copy /proc/self/exe");
+		left -= n;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		die(errno, "seal dx-init");
+	close(self);
+	static char *const noenv[] = { NULL };
+	syscall(SYS_execveat, mfd, "", argv, noenv, AT_EMPTY_PATH);
+	die(errno, "exec sealed dx-init");
+}
+
 int main(int argc, char **argv)
 {
-	int planfd = -1;
+	int lockfd = -1;
 	size_t len;
 
 	umask(0);
@@ -1751,21 +1806,32 @@ int main(int argc, char **argv)
 		int v;
 		if ((v = parse_fd(argv[i], "ctl=")) != -2)
 			ctl = v;
-		else if ((v = parse_fd(argv[i], "plan=")) != -2)
-			planfd = v;
+		else if ((v = parse_fd(argv[i], "lock=")) != -2)
+			lockfd = v;
 		else
-			die(EINVAL, "usage: dx-init ctl=FD plan=FD (unexpected ", argv[i], ")");
+			die(EINVAL, "usage: dx-init ctl=FD [lock=FD] (unexpected ", argv[i], ")");
 	}
+	/* Before ctl becomes close-on-exec: the sealed copy needs it too. */
+	run_sealed(argv);
 	if (ctl < 0 || fcntl(ctl, F_SETFD, FD_CLOEXEC) < 0) {
 		ctl = -1;
-		die(EBADF, "usage: dx-init ctl=FD plan=FD (bad ctl)");
+		die(EBADF, "usage: dx-init ctl=FD [lock=FD] (bad ctl)");
 	}
-	if (planfd < 0)
-		die(EBADF, "usage: dx-init ctl=FD plan=FD (bad plan)");
 	setup_signals();
+	if (lockfd >= 0) {
+		/* The lock is the open file's: the runtime holds it through its own fd. */
+		int r;
+		do
+			r = flock(lockfd, LOCK_EX);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			die(errno, "lock the container's state dir");
+		close(lockfd);
+		if (send_msg(MSG_LOCKED, NULL, 0, -1) < 0)
+			_exit(1);
+	}
 
-	unsigned char *plan = read_plan(planfd, &len);
-	close(planfd);
+	unsigned char *plan = recv_frame(MSG_PLAN, MAX_PLAN, &len, "read plan");
 	walk(plan, len, 0);
 	walk(plan, len, 1);
 	return 0;

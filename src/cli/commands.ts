@@ -48,7 +48,10 @@ export const COMMANDS: Record<string, Command> = {
     flags: CREATE_FLAGS,
     async run(ctx, a) {
       const { create } = await import("../container/create");
-      const c = create(ctx, createOptions(oneId("create", a), a));
+      const { closeStub } = await import("../native/stub");
+      const c = await create(ctx, createOptions(oneId("create", a), a));
+      // The init keeps its end of ctl until start: ours goes now, or it would hold us.
+      closeStub(c.stub);
       await c.proc.exited;
       return 0;
     },

@@ -1,6 +1,6 @@
 // create: config.json → validated spec → plan → dx-init, and the runtime's side of the
 // conversation (maps, cgroup, hooks, pty), leaving a container blocked on its exec fifo.
-import { chmodSync, chownSync, existsSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { Spec } from "../spec/types";
@@ -12,8 +12,7 @@ import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
 import { encodePlan, Msg, Op } from "../native/protocol";
-import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError, StubError, type Message, type Stub } from "../native/stub";
-import { close, connectUnix, mkfifo, sendWithFd } from "../native/libc";
+import { closeStub, launchStub, pidOf, sendGo, stubError, StubError, type Message, type Stub } from "../native/stub";
 import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
 import { readFileSync } from "node:fs";
@@ -42,7 +41,7 @@ export interface Created {
 }
 
 
-export function create(ctx: Context, o: CreateOptions): Created {
+export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   const id = validateId(o.id);
   const bundle = resolve(o.bundle || process.cwd());
   const spec = loadSpec(bundle, { requireProcess: false });
@@ -56,7 +55,20 @@ export function create(ctx: Context, o: CreateOptions): Created {
 
   const { store } = ctx;
   store.claim(id);
-  const release = store.lock(id);
+  // The lock is a flock on the state dir taken by the stub through this open file: it
+  // is ours until this fd closes, and costs no FFI here.
+  let lockFd: number;
+  try {
+    lockFd = openSync(store.dir(id), constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e: any) {
+    store.remove(id);
+    throw new RuntimeError(`open state dir ${store.dir(id)}: ${e.code ?? e.message}`);
+  }
+  let locked = true;
+  const release = () => {
+    if (locked) closeSync(lockFd);
+    locked = false;
+  };
   const me = procStat(process.pid);
   const st: StoredState = {
     ociVersion: OCI_VERSION,
@@ -79,11 +91,19 @@ export function create(ctx: Context, o: CreateOptions): Created {
   let ptyMaster = -1;
   let hooksBegan = false;
   try {
+    // The stub starts first: it takes the lock, and makes its sealed copy, while the
+    // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
+    const fds = !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
+    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
     if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
     cg = own;
+    const lockMsg = await stub.ch.recv();
+    if (!lockMsg) throw new RuntimeError("container init exited before it could start");
+    if (lockMsg.type === Msg.ERROR) throw stubError(lockMsg);
+    if (lockMsg.type !== Msg.LOCKED) throw new RuntimeError(`unexpected message ${lockMsg.type} from container init`);
     // The first state, with the cgroup paths recorded before any mkdir: a create killed
     // from here on leaves delete the creator to kill and the paths to remove. (Killed
     // before it, the state dir alone reads as a stopped container.)
@@ -94,7 +114,6 @@ export function create(ctx: Context, o: CreateOptions): Created {
     // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init, so
     // it goes back to the runtime's own cgroups once the init exists.
     const cgroupJoin = cg.joinPlan(o.foreground);
-    makeExecFifo(store.fifo(id), spec);
 
     const ns = spec.linux?.namespaces ?? [];
     const cgroupMount: CgroupMountInfo = {
@@ -117,9 +136,9 @@ export function create(ctx: Context, o: CreateOptions): Created {
       seccomp,
       warn: (m) => ctx.log.warn(m),
     });
-    stub = launchStub(encodePlan(plan.steps), { stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds });
+    await stub.ch.send(Msg.PLAN, encodePlan(plan.steps));
 
-    const first = recvMessage(stub.ctl);
+    const first = await stub.ch.recv();
     if (!first) throw new RuntimeError("container init exited before reporting its pid");
     if (first.type === Msg.ERROR) throw stubError(first);
     if (first.type !== Msg.PID) throw new RuntimeError(`unexpected message ${first.type} from container init`);
@@ -152,32 +171,33 @@ export function create(ctx: Context, o: CreateOptions): Created {
     // The init keeps GO's state only for them.
     const inside = !!spec.hooks?.createContainer?.length || !!spec.hooks?.startContainer?.length;
     try {
-      sendGo(stub.ctl, inside ? hookState({ ...st, pid: pidInsideOwnNamespace(initPid) }, "created") : "");
-    } catch (e) {
+      await sendGo(stub, inside ? hookState({ ...st, pid: pidInsideOwnNamespace(initPid) }, "created") : "");
+    } catch (e: any) {
       // The init may already have failed in the setup it does before GO, and gone: its
       // report is still queued on ctl, and says more than the broken pipe.
+      if (e?.code !== "EPIPE" && e?.code !== "ECONNRESET") throw e;
       let m: Message | null = null;
       try {
-        m = recvMessage(stub.ctl, 0);
+        m = await stub.ch.recv();
       } catch {}
       if (m?.type === Msg.ERROR) throw stubError(m);
       throw e;
     }
 
     for (;;) {
-      const m = recvMessage(stub.ctl);
+      const m = await stub.ch.recv();
       if (!m) throw new RuntimeError("container init exited unexpectedly during setup");
       if (m.type === Msg.ERROR) throw stubError(m);
       if (m.type === Msg.PTY) {
         if (o.consoleSocket) {
           sendToConsoleSocket(o.consoleSocket, m.fd);
-          close(m.fd);
+          closeSync(m.fd);
         } else ptyMaster = m.fd;
         continue;
       }
       if (m.type === Msg.SECCOMP_FD) {
         sendSeccompListener(spec, m.fd, state);
-        close(m.fd);
+        closeSync(m.fd);
         continue;
       }
       if (m.type === Msg.READY) break;
@@ -191,7 +211,7 @@ export function create(ctx: Context, o: CreateOptions): Created {
     release();
     return { st, stub, ptyMaster, proc: stub.proc };
   } catch (e) {
-    if (ptyMaster >= 0) close(ptyMaster);
+    if (ptyMaster >= 0) closeSync(ptyMaster);
     undoCreate(ctx, id, initPid, stub, cg);
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
@@ -229,22 +249,6 @@ export function compileSeccompLazy(spec: Spec, ctx: Context) {
   return compileSeccompCached(spec.linux!.seccomp!, ctx.store.root, (m) => ctx.log.warn(m));
 }
 
-/**
- * The init opens the fifo for writing as the container's root, which in a new user
- * namespace is an unprivileged host uid: the mode must survive the umask, and the owner
- * is that uid so the open needs no capability over a host-owned inode.
- */
-function makeExecFifo(path: string, spec: Spec): void {
-  mkfifo(path, 0o622);
-  chmodSync(path, 0o622);
-  const hostOf = (maps: { containerID: number; hostID: number; size: number }[] | undefined) => {
-    const m = maps?.find((x) => x.containerID === 0 && x.size > 0);
-    return m ? m.hostID : 0;
-  };
-  if (spec.linux?.namespaces?.some((n) => n.type === "user" && !n.path))
-    chownSync(path, hostOf(spec.linux.uidMappings), hostOf(spec.linux.gidMappings));
-}
-
 function writeIdMaps(pid: number, spec: Spec): void {
   const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
     (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join("\n") + "\n";
@@ -260,6 +264,7 @@ function writeIdMaps(pid: number, spec: Spec): void {
 }
 
 function sendToConsoleSocket(path: string, fd: number): void {
+  const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
   const sock = connectUnix(path);
   try {
     sendWithFd(sock, new TextEncoder().encode("/dev/ptmx"), fd);
@@ -280,6 +285,7 @@ export function sendSeccompListener(spec: Spec, fd: number, stateJson: string): 
     metadata: spec.linux?.seccomp?.listenerMetadata ?? "",
     state: st,
   });
+  const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
   const sock = connectUnix(path);
   try {
     sendWithFd(sock, new TextEncoder().encode(msg), fd);

@@ -1,7 +1,7 @@
 // exec: a new process in a running container. The stub joins the container's cgroups and
 // every namespace of its init (user first), and the process gets the same confinement as
 // the init unless the flags say otherwise.
-import { readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
 import type { Process, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import { processProblem } from "../spec/load";
@@ -10,8 +10,7 @@ import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
-import { closeStub, launchStub, pidOf, recvMessage, sendGo, stubError } from "../native/stub";
-import { close, connectUnix, kill as killPid, sendWithFd } from "../native/libc";
+import { closeStub, launchStub, pidOf, sendGo, stubError } from "../native/stub";
 import { primeAttach } from "../cgroups";
 import { cgroupOf } from "./cgroup";
 import { procStat } from "../state/proc";
@@ -132,44 +131,51 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     rootfsForHome: st.rootfs || null,
     warn: (m) => ctx.log.warn(m),
   });
-  const stub = launchStub(encodePlan(steps), { stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds });
+  const fds = !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
+  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds });
   let pid = 0;
   let ptyMaster = -1;
   try {
-    const first = recvMessage(stub.ctl);
+    await stub.ch.send(Msg.PLAN, encodePlan(steps));
+    const first = await stub.ch.recv();
     if (!first) throw new RuntimeError("exec: the process exited before reporting its pid");
     if (first.type === Msg.ERROR) throw new RuntimeError(`exec: ${stubError(first).message}`);
     pid = pidOf(first);
     if (cg && !cgroupJoin) cg.addProcess(pid);
-    sendGo(stub.ctl, hookState(st, "running"));
+    await sendGo(stub, hookState(st, "running"));
     for (;;) {
-      const m = recvMessage(stub.ctl);
+      const m = await stub.ch.recv();
       if (!m) break; // closed on execve: the process runs
       if (m.type === Msg.ERROR) throw new RuntimeError(`exec failed: ${stubError(m).message}`);
       if (m.type === Msg.PTY) {
         if (o.consoleSocket) {
+          const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
           const sock = connectUnix(o.consoleSocket);
           try {
             sendWithFd(sock, new TextEncoder().encode("/dev/ptmx"), m.fd);
           } finally {
             close(sock);
           }
-          close(m.fd);
+          closeSync(m.fd);
         } else ptyMaster = m.fd;
         continue;
       }
       if (m.type === Msg.SECCOMP_FD) {
         sendSeccompListener(spec, m.fd, hookState(st, "running"));
-        close(m.fd);
+        closeSync(m.fd);
       }
     }
   } catch (e) {
-    if (pid) killPid(pid, 9);
+    if (pid) {
+      try {
+        process.kill(pid, 9);
+      } catch {}
+    }
     try {
       stub.proc.kill(9);
     } catch {}
     closeStub(stub);
-    if (ptyMaster >= 0) close(ptyMaster);
+    if (ptyMaster >= 0) closeSync(ptyMaster);
     throw e;
   }
   if (o.pidFile) writePidFile(o.pidFile, pid);

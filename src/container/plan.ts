@@ -221,6 +221,22 @@ export interface CreatePlan {
   ns: NamespacePlan;
 }
 
+/**
+ * The exec fifo, made by P first thing, in the host's mount namespace. The init opens it
+ * for writing as the container's root, which in a new user namespace is an unprivileged
+ * host uid: that uid owns it, so the open needs no capability over a host-owned inode.
+ */
+function fifoStep(path: string, spec: Spec, ns: NamespacePlan): Step {
+  const hostOf = (maps: { containerID: number; hostID: number; size: number }[] | undefined) => {
+    const m = maps?.find((x) => x.containerID === 0 && x.size > 0);
+    return m ? m.hostID : 0;
+  };
+  const own = ns.created.has("user");
+  const uid = own ? hostOf(spec.linux?.uidMappings) : 0;
+  const gid = own ? hostOf(spec.linux?.gidMappings) : 0;
+  return { op: Op.FIFO_MAKE, fields: [u64(0o622), u64(uid), u64(gid), str(path)] };
+}
+
 export function createPlan(inp: CreatePlanInput): CreatePlan {
   const { spec } = inp;
   // config.md: process is REQUIRED only when start is called. Without one the init
@@ -258,7 +274,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     setsid: true,
   };
 
-  const steps = parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH, 0, inp.cgroupJoin);
+  const steps = [fifoStep(inp.fifo, spec, ns), ...parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH, 0, inp.cgroupJoin)];
   // The init waits for GO as late as it can, so that its mounts overlap with the
   // runtime's own work after the clone (limits, state, oom_score_adj). Earlier only
   // where something must come first: the id maps of a user namespace, and hooks that

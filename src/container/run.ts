@@ -9,13 +9,13 @@ import { destroy } from "./destroy";
 import { ALREADY_RUNNING, finishStart } from "./start";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
-import { closeStub, recvMessage, stubError } from "../native/stub";
+import { closeStub, stubError } from "../native/stub";
 import { Msg } from "../native/protocol";
 import { processAlive } from "../state/status";
 import { fsProbe } from "../state/probe";
 
 export async function runContainer(ctx: Context, o: CreateOptions): Promise<number> {
-  const c = create(ctx, o);
+  const c = await create(ctx, o);
   try {
     await startOwn(ctx, c);
   } catch (e) {
@@ -58,7 +58,7 @@ async function startOwn(ctx: Context, c: Created): Promise<void> {
   let report = "";
   try {
     for (;;) {
-      const m = recvMessage(c.stub.ctl);
+      const m = await c.stub.ch.recv();
       if (!m) break;
       if (m.type === Msg.ERROR) throw stubError(m);
     }

@@ -221,7 +221,7 @@ export interface Received {
 }
 
 /** recvmsg of one datagram (up to `max` bytes) with at most one passed fd. Returns null on EOF. */
-export function recvWithFd(sock: number, max: number): Received | null {
+export function recvWithFd(sock: number, max: number, flags = 0): Received | null {
   const data = K().alloc("uint8", max);
   const ctrl = K().alloc("uint8", CMSG_SPACE_1FD);
   const iov = K().alloc("uint8", 16);
@@ -231,7 +231,7 @@ export function recvWithFd(sock: number, max: number): Received | null {
     let n: number;
     let resets = 0;
     for (;;) {
-      n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC));
+      n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC | flags));
       if (n >= 0) break;
       const e = errno();
       if (e === 4) continue;
@@ -349,4 +349,13 @@ export function bpf(cmd: number, attr: Buffer, what: string): number {
   const r = Number(L().syscall(SYS_bpf, "int", cmd, "void *", attr, "unsigned int", attr.length));
   if (r < 0) throw new SysError(what, errno());
   return r;
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+
+/** Clears O_NONBLOCK (Bun makes its ends of a spawn's pipes non-blocking). */
+export function setBlocking(fd: number): void {
+  const flags = check("fcntl", L().fcntl(fd, F_GETFL, "int", 0));
+  check("fcntl", L().fcntl(fd, F_SETFL, "int", flags & ~O_NONBLOCK));
 }

@@ -43,6 +43,7 @@ export const Op = {
   EXEC: 50,
   AFFINITY: 51,
   CGROUP_JOIN: 52,
+  FIFO_MAKE: 53,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -67,6 +68,8 @@ export const Msg = {
   ERROR: 4,
   PTY: 5,
   SECCOMP_FD: 6,
+  LOCKED: 7,
+  PLAN: 8,
 } as const;
 
 /** CLONE mode: P exits after reporting the pid, or stays to reap C and mirror its status. */

@@ -1,19 +1,14 @@
-// Starting dx-init and talking to it over the ctl socket (native/PROTOCOL.md).
+// Starting dx-init and talking to it over ctl (native/PROTOCOL.md): a unix stream socket
+// from Bun.spawn, framed messages both ways. koffi is loaded only where the stub must
+// hand back an fd (a pty master, a seccomp listener) or cannot be run from a file.
 import type { Subprocess } from "bun";
-import { readFileSync } from "node:fs";
+import { closeSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, type Stats } from "node:fs";
 import { Msg, OpName } from "./protocol";
-import {
-  close,
-  getpid,
-  pollIn,
-  recvWithFd,
-  sealedMemfd,
-  sendPacket,
-  socketpairSeqpacket,
-  strerror,
-} from "./libc";
 // Embedded in the compiled binary; a plain path when run from source.
 import stubPath from "../../native/build/dx-init" with { type: "file" };
+
+type Libc = typeof import("./libc");
+const libc = () => require("./libc") as Libc;
 
 export class StubError extends Error {
   constructor(
@@ -25,75 +20,242 @@ export class StubError extends Error {
   }
 }
 
+export interface Message {
+  type: number;
+  payload: Uint8Array;
+  /** an fd that came with the message (fd channels only), else -1 */
+  fd: number;
+}
+
+/** ctl, from the runtime's side. recv gives null at EOF. */
+export interface Channel {
+  recv(): Promise<Message | null>;
+  send(type: number, payload?: Uint8Array): Promise<void>;
+  close(): void;
+}
+
 export interface Stub {
   proc: Subprocess;
-  ctl: number;
-  /** the stub's own memfd, kept until the stub has exec'd */
-  exeFd: number;
+  ch: Channel;
 }
 
-let stubBytes: Uint8Array | undefined;
+export interface LaunchOptions {
+  stdio: (number | "inherit" | "ignore")[];
+  preserveFds: number;
+  /** the state root: a copy of the stub is kept there to be exec'd */
+  root: string;
+  /** flocked by the stub before anything else; the lock is this open file's (create) */
+  lockFd?: number;
+  /** the stub will pass fds back (a pty master, a seccomp listener) */
+  fds?: boolean;
+}
 
 /**
- * Runs dx-init from a sealed memfd: the image a container can reach through
- * /proc/PID/exe is then a copy nothing can write to (CVE-2019-5736).
+ * Starts dx-init with ctl (and the lock fd) after stdio and the preserved fds. It copies
+ * itself into a sealed memfd and execs that first: the image a container can reach
+ * through /proc/PID/exe is then a copy nothing can write to (CVE-2019-5736).
  */
-export function launchStub(plan: Uint8Array, opts: { stdio: (number | "inherit" | "ignore")[]; preserveFds: number; env?: Record<string, string> }): Stub {
-  stubBytes ??= readStub();
-  const exeFd = sealedMemfd("dx-init", stubBytes);
-  const planFd = sealedMemfd("dx-plan", plan);
-  const [mine, theirs] = socketpairSeqpacket();
-  const stdio: (number | "inherit" | "ignore")[] = [...opts.stdio];
-  for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i);
+export function launchStub(o: LaunchOptions): Stub {
+  const stdio: (number | "inherit" | "ignore" | "pipe")[] = [...o.stdio];
+  for (let i = 0; i < o.preserveFds; i++) stdio.push(3 + i);
   const ctlSlot = stdio.length;
-  stdio.push(theirs);
-  const planSlot = stdio.length;
-  stdio.push(planFd);
-  let proc: Subprocess;
-  try {
-    proc = Bun.spawn([`/proc/${getpid()}/fd/${exeFd}`, `ctl=${ctlSlot}`, `plan=${planSlot}`], {
-      argv0: "dx-init",
-      stdio: stdio as any,
-      env: opts.env ?? {},
-      cwd: "/",
-    });
-  } finally {
-    close(theirs);
-    close(planFd);
+  stdio.push("pipe");
+  const args = [`ctl=${ctlSlot}`];
+  if (o.lockFd !== undefined) {
+    args.push(`lock=${stdio.length}`);
+    stdio.push(o.lockFd);
   }
-  return { proc, ctl: mine, exeFd };
+  const proc = spawnStub(o.root, args, stdio);
+  const fd = proc.stdio[ctlSlot] as unknown as number;
+  return { proc, ch: o.fds ? fdChannel(fd) : bunChannel(fd) };
 }
 
-function readStub(): Uint8Array {
+function spawnStub(root: string, args: string[], stdio: unknown[]): Subprocess {
+  const opts = { argv0: "dx-init", stdio: stdio as any, env: {}, cwd: "/" };
+  const exe = storedStub(root);
+  if (exe) {
+    try {
+      return Bun.spawn([exe, ...args], opts);
+    } catch (e: any) {
+      // A root on a noexec mount; anything else is a real failure.
+      if (e?.code !== "EACCES" && e?.code !== "EPERM") throw e;
+    }
+  }
+  const { close, sealedMemfd } = libc();
+  const fd = sealedMemfd("dx-init", stubBytes());
   try {
-    return readFileSync(stubPath);
+    return Bun.spawn([`/proc/${process.pid}/fd/${fd}`, ...args], opts);
+  } finally {
+    close(fd);
+  }
+}
+
+let bytes: Uint8Array | undefined;
+function stubBytes(): Uint8Array {
+  try {
+    return (bytes ??= readFileSync(stubPath));
   } catch (e: any) {
     throw new Error(`cannot read the init stub ${stubPath}: ${e.message} (run \`make -C native\`)`);
   }
 }
 
-export interface Message {
-  type: number;
-  payload: Uint8Array;
-  fd: number;
+/**
+ * The stub's copy under the state root, named by its content, written once. Used only
+ * where nobody else could have put it there: a root-owned file, not group- or
+ * world-writable, in a directory that is neither. Otherwise undefined (memfd instead).
+ */
+function storedStub(root: string): string | undefined {
+  const b = stubBytes();
+  const path = `${root}/.dx-init-${Bun.hash(b).toString(36)}`;
+  const uid = process.geteuid?.() ?? 0;
+  const safe = (s: Stats | undefined) => !!s && s.uid === uid && (s.mode & 0o022) === 0;
+  try {
+    if (!safe(lstatSync(root, { throwIfNoEntry: false }))) return undefined;
+    let st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) {
+      const tmp = `${path}.${process.pid}`;
+      try {
+        writeFileSync(tmp, b, { mode: 0o500 });
+        renameSync(tmp, path);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+      st = lstatSync(path);
+      // Copies of other versions go (a stub started from one runs on); not the
+      // half-written ones of concurrent writers.
+      for (const n of readdirSync(root))
+        if (n.startsWith(".dx-init-") && !n.includes(".", 1) && `${root}/${n}` !== path) rmSync(`${root}/${n}`, { force: true });
+    }
+    return st.isFile() && safe(st) && st.size === b.length ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/** Next message from the stub, or null when every copy of its end is closed. */
-export function recvMessage(ctl: number, timeoutMs = -1): Message | null {
-  if (timeoutMs >= 0 && !pollIn(ctl, timeoutMs)) throw new Error("timed out waiting for the container init");
-  const r = recvWithFd(ctl, 65536);
-  if (!r) return null;
-  if (r.data.length < 4) return { type: 0, payload: r.data, fd: r.fd };
-  const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-  return { type: dv.getUint32(0, true), payload: r.data.subarray(4), fd: r.fd };
+/** u32 length of what follows, u32 type, payload. */
+function frame(type: number, payload?: Uint8Array): Uint8Array {
+  const n = payload?.length ?? 0;
+  const f = new Uint8Array(8 + n);
+  const dv = new DataView(f.buffer);
+  dv.setUint32(0, 4 + n, true);
+  dv.setUint32(4, type, true);
+  if (payload) f.set(payload, 8);
+  return f;
 }
 
-export function sendGo(ctl: number, stateJson: string): void {
-  const body = new TextEncoder().encode(stateJson);
-  const msg = new Uint8Array(4 + body.length);
-  new DataView(msg.buffer).setUint32(0, Msg.GO, true);
-  msg.set(body, 4);
-  sendPacket(ctl, msg);
+/** The usual channel: Bun reads and writes the (non-blocking) socket; no fds come back. */
+function bunChannel(fd: number): Channel {
+  let reader!: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> };
+  let started = false;
+  let buf = new Uint8Array(0);
+  let ended = false;
+  let sink: ReturnType<ReturnType<typeof Bun.file>["writer"]> | undefined;
+  const more = async (): Promise<boolean> => {
+    if (!started) {
+      reader = Bun.file(fd).stream().getReader() as unknown as typeof reader;
+      started = true;
+    }
+    try {
+      const { done, value } = await reader.read();
+      if (done || !value) return false;
+      const next = new Uint8Array(buf.length + value.length);
+      next.set(buf);
+      next.set(value, buf.length);
+      buf = next;
+      return true;
+    } catch (e: any) {
+      // The peer went with our last message unread; what it sent before is already here.
+      if (e?.code === "ECONNRESET") return false;
+      throw e;
+    }
+  };
+  return {
+    async recv() {
+      for (;;) {
+        if (buf.length >= 8) {
+          const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+          const n = dv.getUint32(0, true);
+          if (n < 4) throw new Error(`bad frame of ${n} bytes from the container init`);
+          if (buf.length >= 4 + n) {
+            const m = { type: dv.getUint32(4, true), payload: buf.slice(8, 4 + n), fd: -1 };
+            buf = buf.subarray(4 + n);
+            if (m.type === Msg.PTY || m.type === Msg.SECCOMP_FD) throw new Error(`container init sent an fd (message ${m.type}) on a channel that takes none`);
+            return m;
+          }
+        }
+        if (ended || !(await more())) {
+          ended = true;
+          return null;
+        }
+      }
+    },
+    async send(type, payload) {
+      const f = frame(type, payload);
+      // Small frames go at once; the socket only fills up for a big plan.
+      let off = 0;
+      if (!sink) {
+        try {
+          off = writeSync(fd, f);
+        } catch (e: any) {
+          if (e?.code !== "EAGAIN") throw e;
+        }
+        if (off === f.length) return;
+      }
+      sink ??= Bun.file(fd).writer();
+      sink.write(f.subarray(off));
+      await sink.flush();
+    },
+    close() {
+      if (started) reader.cancel().catch(() => {});
+      try {
+        closeSync(fd);
+      } catch {}
+    },
+  };
+}
+
+const MSG_WAITALL = 0x100;
+
+/** For a stub that passes fds back: blocking recvmsg through koffi. */
+function fdChannel(fd: number): Channel {
+  const { setBlocking, recvWithFd } = libc();
+  setBlocking(fd);
+  return {
+    async recv() {
+      // A passed fd rides on the first byte of its frame, so it comes with the header.
+      const head = recvWithFd(fd, 8, MSG_WAITALL);
+      if (!head || head.data.length < 8) {
+        if (head?.fd !== undefined && head.fd >= 0) libc().close(head.fd);
+        return null;
+      }
+      const dv = new DataView(head.data.buffer, head.data.byteOffset, 8);
+      const n = dv.getUint32(0, true);
+      if (n < 4) throw new Error(`bad frame of ${n} bytes from the container init`);
+      const payload = new Uint8Array(n - 4);
+      for (let off = 0; off < payload.length; ) {
+        const r = recvWithFd(fd, payload.length - off, MSG_WAITALL);
+        if (!r || !r.data.length) throw new Error("truncated message from the container init");
+        if (r.fd >= 0) libc().close(r.fd);
+        payload.set(r.data, off);
+        off += r.data.length;
+      }
+      return { type: dv.getUint32(4, true), payload, fd: head.fd };
+    },
+    async send(type, payload) {
+      const f = frame(type, payload);
+      for (let off = 0; off < f.length; ) off += writeSync(fd, f, off);
+    },
+    close() {
+      try {
+        closeSync(fd);
+      } catch {}
+    },
+  };
+}
+
+export function sendGo(s: Stub, stateJson: string): Promise<void> {
+  return s.ch.send(Msg.GO, new TextEncoder().encode(stateJson));
 }
 
 export function stubError(m: Message): StubError {
@@ -104,7 +266,7 @@ export function stubError(m: Message): StubError {
   const nul = text.indexOf("\0");
   if (nul >= 0) text = text.slice(0, nul);
   if (!text) text = OpName[op] ?? `step ${op}`;
-  return new StubError(errno ? `${text}: ${strerror(errno)}` : text, errno, op);
+  return new StubError(errno ? `${text}: ${libc().strerror(errno)}` : text, errno, op);
 }
 
 export function pidOf(m: Message): number {
@@ -112,6 +274,5 @@ export function pidOf(m: Message): number {
 }
 
 export function closeStub(s: Stub): void {
-  close(s.ctl);
-  close(s.exeFd);
+  s.ch.close();
 }

@@ -1,0 +1,118 @@
+// What the runtime process itself loads on the paths engines call for every container.
+// run (create + start) and exec of a process without a terminal need no FFI: loading
+// koffi (its native module and libstdc++) would cost each of them 2-3 ms. And where the
+// stub is started from: a copy under --root only where nobody else can write.
+import { expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { create, destroy, IS_RUNC, makeBundle, ok, rt, scratchDir, uniqueId, useHarness } from "../lib/harness";
+
+useHarness("footprint");
+
+const FFI = /koffi|\.node\b|libstdc\+\+/;
+
+/** The runtime process whose argv has `cmd` and `id`, once it exists. */
+function runtimePid(cmd: string, id: string): number {
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (argv.includes(cmd) && argv.includes(id) && !argv[0]!.includes("dx-init")) return Number(d);
+    } catch {}
+  }
+  return 0;
+}
+
+/** Every library the process maps, sampled until it exits. */
+async function mappedUntilExit(cmd: string, id: string, done: Promise<unknown>): Promise<Set<string>> {
+  const seen = new Set<string>();
+  let finished = false;
+  done.then(() => (finished = true));
+  let pid = 0;
+  while (!finished) {
+    pid ||= runtimePid(cmd, id);
+    if (pid) {
+      try {
+        for (const line of fs.readFileSync(`/proc/${pid}/maps`, "utf8").split("\n")) {
+          const file = line.split(/\s+/)[5];
+          if (file) seen.add(file);
+        }
+      } catch {}
+    }
+    await Bun.sleep(10);
+  }
+  expect(pid).toBeGreaterThan(0);
+  return seen;
+}
+
+test.skipIf(IS_RUNC)("run and exec without a terminal load no FFI into the runtime", async () => {
+  const b = makeBundle({ args: ["sleep", "1"] });
+  const id = uniqueId();
+  const running = rt(["run", "--bundle", b.dir, id]);
+  const runMaps = await mappedUntilExit("run", id, running);
+  ok(await running);
+  expect([...runMaps].filter((f) => FFI.test(f))).toEqual([]);
+  // It was sampled while it ran: Bun's own executable is there.
+  expect(runMaps.size).toBeGreaterThan(0);
+
+  const { id: cid } = await create(makeBundle({ args: ["sleep", "100"] }));
+  try {
+    ok(await rt(["start", cid]));
+    const execing = rt(["exec", cid, "sleep", "1"]);
+    const execMaps = await mappedUntilExit("exec", cid, execing);
+    ok(await execing);
+    expect([...execMaps].filter((f) => FFI.test(f))).toEqual([]);
+  } finally {
+    await destroy(cid);
+  }
+});
+
+/** Copies of the stub kept under a root. */
+function storedStubs(root: string): string[] {
+  return fs.readdirSync(root).filter((n) => n.startsWith(".dx-init-"));
+}
+
+test.skipIf(IS_RUNC)("the stub is started from a root-only copy under --root, and runs as a sealed memfd", async () => {
+  const root = path.join(scratchDir("stubroot"), "root");
+  const b = makeBundle({ args: ["sleep", "100"] });
+  const id = uniqueId();
+  ok(await rt(["--root", root, "create", "--bundle", b.dir, id], { noRoot: true }));
+  try {
+    const [copy] = storedStubs(root);
+    expect(copy).toBeDefined();
+    const st = fs.statSync(path.join(root, copy!));
+    expect(st.uid).toBe(0);
+    expect(st.mode & 0o777).toBe(0o500);
+    const pid = JSON.parse(ok(await rt(["--root", root, "state", id], { noRoot: true })).stdout).pid;
+    // What a container could reach through /proc/PID/exe is the sealed copy, not the file.
+    expect(fs.readlinkSync(`/proc/${pid}/exe`)).toMatch(/^\/memfd:dx-init/);
+  } finally {
+    await rt(["--root", root, "delete", "--force", id], { noRoot: true });
+  }
+});
+
+test.skipIf(IS_RUNC)("a --root others can write to keeps no copy of the stub; a noexec one cannot run it: both still work", async () => {
+  const b = makeBundle({ args: ["true"] });
+  // World-writable (sticky, like /tmp): anyone could have planted a copy there.
+  const open = path.join(scratchDir("openroot"), "root");
+  fs.mkdirSync(open, { mode: 0o1777 });
+  fs.chmodSync(open, 0o1777);
+  ok(await rt(["--root", open, "run", "--bundle", b.dir, uniqueId()], { noRoot: true }));
+  expect(storedStubs(open)).toEqual([]);
+
+  // noexec: the copy is there but cannot be exec'd, and the stub comes from a memfd.
+  const dir = scratchDir("noexecroot");
+  expect(spawnSync("mount", ["-t", "tmpfs", "-o", "noexec,size=4m", "tmpfs", dir]).status).toBe(0);
+  try {
+    const root = path.join(dir, "root");
+    const id = uniqueId();
+    ok(await rt(["--root", root, "run", "--bundle", b.dir, id], { noRoot: true }));
+    const id2 = uniqueId();
+    ok(await rt(["--root", root, "create", "--bundle", makeBundle({ args: ["sleep", "100"] }).dir, id2], { noRoot: true }));
+    ok(await rt(["--root", root, "start", id2], { noRoot: true }));
+    ok(await rt(["--root", root, "delete", "--force", id2], { noRoot: true }));
+  } finally {
+    spawnSync("umount", ["-l", dir]);
+  }
+});
