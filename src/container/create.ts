@@ -93,8 +93,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   try {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
-    const fds = !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
-    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds });
+    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds: passesFds(spec, proc) });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
@@ -221,6 +220,11 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (e instanceof StubError) throw new RuntimeError(e.op === Op.HOOK ? `createContainer ${e.message}` : e.message);
     throw e;
   }
+}
+
+/** Whether the stub will hand fds back: a pty master, a seccomp listener. */
+export function passesFds(spec: Spec, proc: { terminal?: boolean }): boolean {
+  return !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
 }
 
 /** Processes already in the cgroup (none when it does not exist yet). */

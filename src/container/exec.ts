@@ -15,7 +15,7 @@ import { primeAttach } from "../cgroups";
 import { cgroupOf } from "./cgroup";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
-import { compileSeccompLazy, sendSeccompListener, writePidFile } from "./create";
+import { compileSeccompLazy, passesFds, sendSeccompListener, writePidFile } from "./create";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 
@@ -131,8 +131,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     rootfsForHome: st.rootfs || null,
     warn: (m) => ctx.log.warn(m),
   });
-  const fds = !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
-  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds });
+  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds: passesFds(spec, proc) });
   let pid = 0;
   let ptyMaster = -1;
   try {

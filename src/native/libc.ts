@@ -1,6 +1,7 @@
 // libc through koffi, for what Bun's own APIs cannot do: SCM_RIGHTS, seals, pidfds,
-// flock, blocking waits with deadlines. Loaded on first use so commands that never
-// touch a process (state, list, spec) do not pay for dlopen.
+// flock, blocking waits with deadlines. Loaded on first use, and kept off the paths
+// engines take for every container (create, start, run, exec without a terminal,
+// state, kill, delete of a stopped container): dlopen costs 2-3 ms.
 import { koffi as K } from "./koffi";
 
 type Fn = (...args: any[]) => any;
@@ -13,7 +14,6 @@ function L(): Record<string, Fn> {
   lib = {
     __errno_location: c.func("int *__errno_location(void)"),
     strerror: c.func("const char *strerror(int)"),
-    socketpair: c.func("int socketpair(int, int, int, _Out_ int *sv)"),
     sendmsg: c.func("long sendmsg(int, void *, int)"),
     recvmsg: c.func("long recvmsg(int, void *, int)"),
     socket: c.func("int socket(int, int, int)"),
@@ -26,7 +26,6 @@ function L(): Record<string, Fn> {
     poll: c.func("int poll(void *, unsigned long, int)"),
     syscall: c.func("long syscall(long, ...)"),
     kill: c.func("int kill(int, int)"),
-    mkfifo: c.func("int mkfifo(const char *, uint32_t)"),
     open: c.func("int open(const char *, int, ...)"),
     umount2: c.func("int umount2(const char *, int)"),
   };
@@ -76,7 +75,6 @@ function check(what: string, r: number | bigint): number {
 // Linux x86_64 / generic constants.
 export const AF_UNIX = 1;
 export const SOCK_STREAM = 1;
-export const SOCK_SEQPACKET = 5;
 export const SOCK_CLOEXEC = 0x80000;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -98,12 +96,6 @@ const POLLIN = 1;
 const POLLHUP = 0x10;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-
-export function socketpairSeqpacket(): [number, number] {
-  const sv = [0, 0];
-  check("socketpair", L().socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
-  return [sv[0], sv[1]];
-}
 
 /** A sealed, close-on-exec memfd holding `data`: nothing can change it once made. */
 export function sealedMemfd(name: string, data: Uint8Array): number {
@@ -138,10 +130,6 @@ export function flock(fd: number, op: number): boolean {
   const e = errno();
   if (e === 11 && op & LOCK_NB) return false;
   throw new SysError("flock", e);
-}
-
-export function mkfifo(path: string, mode: number): void {
-  check(`mkfifo ${path}`, L().mkfifo(path, mode));
 }
 
 export function openFd(path: string, flags: number): number {
@@ -180,10 +168,6 @@ export function pidfdSendSignal(pidfd: number, sig: number): void {
 
 export function kill(pid: number, sig: number): boolean {
   return Number(L().kill(pid, sig)) === 0;
-}
-
-export function getpid(): number {
-  return process.pid;
 }
 
 export function umountDetach(path: string): boolean {
@@ -286,16 +270,6 @@ export function sendWithFd(sock: number, data: Uint8Array, fd: number): void {
     K().free(ctrl);
     K().free(iov);
     K().free(hdr);
-  }
-}
-
-/** send one datagram without fds. */
-export function sendPacket(sock: number, data: Uint8Array): void {
-  for (;;) {
-    const r = Number(L().write(sock, data, data.length));
-    if (r >= 0) return;
-    const e = errno();
-    if (e !== 4) throw new SysError("send", e);
   }
 }
 
