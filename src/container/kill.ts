@@ -7,7 +7,8 @@ import { bunProbe } from "../state/probe";
 import { cgroupOf } from "./cgroup";
 
 export async function kill(ctx: Context, id: string, sig: number, all: boolean): Promise<void> {
-  const { st, status } = await load(ctx.store, id, bunProbe);
+  // Created, running and paused all take the signal: only liveness is read.
+  const { st, status } = await load(ctx.store, id, bunProbe, true);
   if (status === "stopped" && all && st.cgroup) {
     // As runc does: once init has exited, --all still reaches what is left in the cgroup.
     // containerd's shim sends it to clean up after an init that shared a pid namespace.

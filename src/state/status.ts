@@ -18,23 +18,28 @@ export async function processAlive(probe: Probe, pid: number, startTime: number)
   return (await liveProcess(probe, pid, startTime)) !== null;
 }
 
-export async function liveStatus(store: Store, st: StoredState, probe: Probe): Promise<Status> {
+/**
+ * `alive` asks only whether the init can take a signal: "running" then stands for
+ * created, running and paused alike, and the fifo and freezer are not read (kill).
+ */
+export async function liveStatus(store: Store, st: StoredState, probe: Probe, alive = false): Promise<Status> {
   const creating = async () => !!st.creator && (await processAlive(probe, st.creator.pid, st.creator.startTime));
   if (!st.pid) return (await creating()) ? "creating" : "stopped";
   if (!(await processAlive(probe, st.pid, st.startTime))) return "stopped";
   // A create still at work, or one that died half way: never usable, so "stopped"
   // (delete kills whatever it left).
   if (st.status === "creating") return (await creating()) ? "creating" : "stopped";
+  if (alive) return "running";
   if (!st.started && (await probe.exists(store.fifo(st.id)))) return "created";
   if (await frozen(st, probe)) return "paused";
   return "running";
 }
 
 /** A container's stored state and its live status. */
-export async function load(store: Store, id: string, probe: Probe): Promise<{ st: StoredState; status: Status }> {
+export async function load(store: Store, id: string, probe: Probe, alive = false): Promise<{ st: StoredState; status: Status }> {
   validateId(id);
   const st = store.read(id);
-  return { st, status: await liveStatus(store, st, probe) };
+  return { st, status: await liveStatus(store, st, probe, alive) };
 }
 
 // Read here rather than through the cgroup drivers: state is the hottest command and
