@@ -8,8 +8,9 @@ import { CgroupError, errnoCode, sysError } from "./errors";
 
 export const MAX_U64 = (1n << 64n) - 1n;
 
-export function sleepMs(ms: number): void {
-  Bun.sleepSync(ms);
+/** Waits between retries without blocking the event loop (a foreground run relays signals and a pty). */
+export function sleep(ms: number): Promise<void> {
+  return Bun.sleep(ms);
 }
 
 export function readFile(dir: string, file: string): string {
@@ -173,7 +174,7 @@ function rmdirTree(path: string): void {
  * after its last task exits (the kernel frees it asynchronously), so EBUSY is retried
  * for all of them together with a short backoff, about 150ms in total, as runc does.
  */
-export function removeCgroupDirs(paths: readonly string[]): void {
+export async function removeCgroupDirs(paths: readonly string[]): Promise<void> {
   let pending = [...paths];
   let delay = 10;
   for (let attempt = 0; ; attempt++) {
@@ -189,27 +190,27 @@ export function removeCgroupDirs(paths: readonly string[]): void {
     const [path, err] = failed[0]!;
     if (attempt >= 4 || failed.some(([, e]) => errnoCode(e) !== "EBUSY")) throw sysError(path, "rmdir", err);
     pending = failed.map(([p]) => p);
-    sleepMs(delay);
+    await sleep(delay);
     delay *= 2;
   }
 }
 
-export function removeCgroupDir(path: string): void {
-  removeCgroupDirs([path]);
+export function removeCgroupDir(path: string): Promise<void> {
+  return removeCgroupDirs([path]);
 }
 
 /**
  * Move a process. EINVAL can come back while the task is still being set up by
  * fork, so it is retried briefly, as runc does.
  */
-export function writeProc(dir: string, pid: number): void {
+export async function writeProc(dir: string, pid: number): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       writeFile(dir, "cgroup.procs", String(pid));
       return;
     } catch (e) {
       if (!(e instanceof CgroupError) || e.code !== "EINVAL" || attempt >= 4) throw e;
-      sleepMs(30);
+      await sleep(30);
     }
   }
 }

@@ -39,7 +39,7 @@ export interface CgroupManager {
    */
   apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts?: { devices?: boolean }): void;
   /** cgroup.procs in every hierarchy */
-  addProcess(pid: number): void;
+  addProcess(pid: number): Promise<void>;
   /**
    * How a process about to clone the container's init joins without addProcess: the v1
    * `tasks` files it writes "0" into, and the v2 directory its child is cloned into
@@ -51,26 +51,26 @@ export interface CgroupManager {
   /** every pid in the cgroup and below */
   pids(): number[];
   /** v1 freezer / v2 cgroup.freeze; each waits until the state is reached */
-  freeze(): void;
-  thaw(): void;
-  frozen(): boolean;
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  frozen(): Promise<boolean>;
   /** runc's `events --stats` "data" (see statsEvent for the JSON) */
   stats(): Stats;
   /** rmdir every dir (retrying briefly on EBUSY); no error if already gone */
-  destroy(): void;
+  destroy(): Promise<void>;
   /**
    * Send `signal` to every process in the cgroup (kill --all). Processes are frozen
    * while being signalled so none can fork past the sweep; SIGKILL on v2 uses
    * cgroup.kill where the kernel has it.
    */
-  killAll(signal: number): void;
+  killAll(signal: number): Promise<void>;
 }
 
 /** Freeze, signal every member, thaw: what `kill --all` needs on either version. */
-export function signalAll(m: CgroupManager, signal: number): void {
+export async function signalAll(m: CgroupManager, signal: number): Promise<void> {
   let froze = false;
   try {
-    m.freeze();
+    await m.freeze();
     froze = true;
   } catch {
     // Without a freezer the sweep still happens, only racier.
@@ -84,6 +84,6 @@ export function signalAll(m: CgroupManager, signal: number): void {
       }
     }
   } finally {
-    if (froze) m.thaw();
+    if (froze) await m.thaw();
   }
 }

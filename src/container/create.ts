@@ -211,7 +211,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     return { st, stub, ptyMaster, proc: stub.proc };
   } catch (e) {
     if (ptyMaster >= 0) closeSync(ptyMaster);
-    undoCreate(ctx, id, initPid, stub, cg);
+    await undoCreate(ctx, id, initPid, stub, cg);
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
     // A failed hook stops the container and the lifecycle goes on at destroy + poststop.
@@ -306,7 +306,7 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 /** Kills what a failed create started and removes every trace of it. */
-export function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined): void {
+export async function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined): Promise<void> {
   if (initPid) killAndWait(initPid);
   if (stub) {
     try {
@@ -317,7 +317,7 @@ export function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub
   if (cg) {
     try {
       for (const p of cg.pids()) killAndWait(p);
-      cg.destroy();
+      await cg.destroy();
     } catch (e: any) {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }

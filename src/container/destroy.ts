@@ -23,32 +23,32 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
   const { st, status } = await load(ctx.store, id, fsProbe);
   // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
   // no lock. Anything alive is taken under the lock that create holds while it works.
-  if (status === "stopped") return destroy(ctx, st);
+  if (status === "stopped") return await destroy(ctx, st);
   const release = ctx.store.lock(id);
   try {
     const { st, status } = await load(ctx.store, id, fsProbe);
     if ((status === "running" || status === "paused" || status === "creating") && !force)
       throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status}`);
-    destroy(ctx, st);
+    await destroy(ctx, st);
   } finally {
     release();
   }
 }
 
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
-export function destroy(ctx: Context, st: StoredState): void {
+export async function destroy(ctx: Context, st: StoredState): Promise<void> {
   const cg = cgroupOf(st);
   if (cg && st.cgroup?.version === 1) {
     // Frozen tasks do not die until thawed.
     try {
-      cg.thaw();
+      await cg.thaw();
     } catch {}
   }
   if (st.pid) killAndWait(st.pid, st.startTime);
   if (st.creator) killAndWait(st.creator.pid, st.creator.startTime);
   if (cg) {
     try {
-      cg.thaw();
+      await cg.thaw();
     } catch {}
     for (let round = 0; round < 3; round++) {
       let pids: number[] = [];
@@ -59,7 +59,7 @@ export function destroy(ctx: Context, st: StoredState): void {
       for (const p of pids) killAndWait(p);
     }
     try {
-      cg.destroy();
+      await cg.destroy();
     } catch (e: any) {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }

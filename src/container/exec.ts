@@ -140,7 +140,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     if (!first) throw new RuntimeError("exec: the process exited before reporting its pid");
     if (first.type === Msg.ERROR) throw new RuntimeError(`exec: ${stubError(first).message}`);
     pid = pidOf(first);
-    if (cg && !cgroupJoin) cg.addProcess(pid);
+    if (cg && !cgroupJoin) await cg.addProcess(pid);
     await sendGo(stub, hookState(st, "running"));
     for (;;) {
       const m = await stub.ch.recv();

@@ -13,7 +13,7 @@ export async function kill(ctx: Context, id: string, sig: number, all: boolean):
     // As runc does: once init has exited, --all still reaches what is left in the cgroup.
     // containerd's shim sends it to clean up after an init that shared a pid namespace.
     try {
-      cgroupOf(st)!.killAll(sig);
+      await cgroupOf(st)!.killAll(sig);
     } catch {
       // The cgroup is gone, and with it every process: nothing left to signal.
     }
@@ -24,7 +24,7 @@ export async function kill(ctx: Context, id: string, sig: number, all: boolean):
     // container from a failed kill.
     throw new RuntimeError(`container not running: ${id} (status ${status})`);
   if (all && st.cgroup) {
-    cgroupOf(st)!.killAll(sig);
+    await cgroupOf(st)!.killAll(sig);
     return;
   }
   // The start time was matched by liveStatus just now. kill(2) rather than a pidfd keeps

@@ -18,7 +18,7 @@ export async function pause(ctx: Context, id: string): Promise<void> {
   await ctx.store.withLock(id, async () => {
     const { st, status } = await load(ctx.store, id, fsProbe);
     if (status !== "running" && status !== "created") throw new RuntimeError(`container ${id} is not running (status ${status})`);
-    cgroupOf(st).freeze();
+    await cgroupOf(st).freeze();
   });
 }
 
@@ -26,7 +26,7 @@ export async function resume(ctx: Context, id: string): Promise<void> {
   await ctx.store.withLock(id, async () => {
     const { st, status } = await load(ctx.store, id, fsProbe);
     if (status !== "paused") throw new RuntimeError(`container ${id} is not paused (status ${status})`);
-    cgroupOf(st).thaw();
+    await cgroupOf(st).thaw();
   });
 }
 

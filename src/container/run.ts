@@ -19,7 +19,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   try {
     await startOwn(ctx, c);
   } catch (e) {
-    destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id));
     closeStub(c.stub);
     throw e;
   }
@@ -37,7 +37,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   restore?.();
   closeStub(c.stub);
   try {
-    destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id));
   } catch (e: any) {
     ctx.log.warn(`delete after run: ${e.message}`);
   }

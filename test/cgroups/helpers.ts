@@ -21,7 +21,7 @@ export function uniqueName(tag: string): string {
 export class Cleanup {
   private procs: Bun.Subprocess[] = [];
   private managers: CgroupManager[] = [];
-  private extra: (() => void)[] = [];
+  private extra: (() => unknown)[] = [];
 
   spawn(cmd: string[]): Bun.Subprocess {
     const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
@@ -40,7 +40,7 @@ export class Cleanup {
     return m;
   }
 
-  defer(fn: () => void): void {
+  defer(fn: () => unknown): void {
     this.extra.push(fn);
   }
 
@@ -48,7 +48,7 @@ export class Cleanup {
     for (const m of this.managers) {
       // A frozen cgroup would keep its processes from dying.
       try {
-        m.thaw();
+        await m.thaw();
       } catch {}
     }
     for (const p of this.procs) {
@@ -60,18 +60,18 @@ export class Cleanup {
     // Children the tracked processes left behind (a shell's sleep) die with the cgroup.
     for (const m of this.managers) {
       try {
-        m.killAll(9);
+        await m.killAll(9);
         await waitFor(() => m.pids().length === 0, 2000);
       } catch {}
     }
     for (const m of this.managers.reverse()) {
       try {
-        m.destroy();
+        await m.destroy();
       } catch {}
     }
     for (const fn of this.extra.reverse()) {
       try {
-        fn();
+        await fn();
       } catch {}
     }
     this.procs = [];

@@ -51,6 +51,19 @@ function expectCgroupError(fn: () => void, pattern: RegExp): void {
   expect(msg).not.toContain("\n");
 }
 
+async function expectCgroupErrorAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(CgroupError);
+  const msg = (err as Error).message;
+  expect(msg).toMatch(pattern);
+  expect(msg).not.toContain("\n");
+}
+
 describe.skipIf(!hasV1)("cgroup v1 driver", () => {
   describe("create", () => {
     test("makes the directory in every hierarchy, idempotently", () => {
@@ -64,8 +77,8 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
     test("copies cpuset cpus and mems down to every new level", () => {
       const top = `/${uniqueName("cpuset")}`;
       const m = fresh("cpuset", `${top}/mid/leaf`);
-      c.defer(() => {
-        for (const p of Object.values(m.paths)) removeCgroupDir(dirname(dirname(p)));
+      c.defer(async () => {
+        for (const p of Object.values(m.paths)) await removeCgroupDir(dirname(dirname(p)));
       });
       const leaf = m.paths.cpuset!;
       const rootCpus = read(hier.get("cpuset")!.mountpoint, "cpuset.cpus");
@@ -79,11 +92,11 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
     test("a relative path lands below this process's own cgroup", async () => {
       const rel = uniqueName("rel");
       const m = fresh("rel", `${rel}/c`);
-      c.defer(() => {
-        for (const p of Object.values(m.paths)) removeCgroupDir(dirname(p));
+      c.defer(async () => {
+        for (const p of Object.values(m.paths)) await removeCgroupDir(dirname(p));
       });
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       const own = procCgroups().get("memory")!;
       expect(procCgroup(p.pid, "memory")).toBe(`${own === "/" ? "" : own}/${rel}/c`);
     });
@@ -154,7 +167,7 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       // move where they were.
       const inCgroup = `require("fs").readFileSync("/proc/self/cgroup", "utf8").split("\\n").some((l) => /(^|,)memory$/.test(l.split(":")[1] ?? "") && l.endsWith("/${d.split("/").pop()}"))`;
       const p = c.spawn([bun, "-e", `while (!(${inCgroup})) Bun.sleepSync(5); globalThis.keep = Buffer.alloc(64 << 20, 1); setInterval(() => {}, 1000)`]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       expect(await waitFor(() => BigInt(read(d, "memory.usage_in_bytes")) > 48n << 20n, 10000)).toBe(true);
       expectCgroupError(
         () => apply(m, { memory: { limit: 4194304, ...(existsSync(`${d}/memory.memsw.limit_in_bytes`) ? { swap: 4194304 } : {}) } }),
@@ -229,7 +242,7 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       apply(m, { pids: { limit: 1 } });
       const p = Bun.spawn(["/bin/sh", "-c", "read x; /bin/true; echo $?"], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
       c.track(p);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       p.stdin.write("go\n");
       p.stdin.end();
       const out = await new Response(p.stdout).text();
@@ -349,10 +362,10 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
   });
 
   describe("processes", () => {
-    test("addProcess joins every hierarchy; pids() sees the cgroup and below", () => {
+    test("addProcess joins every hierarchy; pids() sees the cgroup and below", async () => {
       const m = fresh("procs");
       const p1 = c.spawn(["sleep", "30"]);
-      m.addProcess(p1.pid);
+      await m.addProcess(p1.pid);
       for (const [key, path] of Object.entries(m.paths)) {
         const mount = key === "" ? unifiedMountOf(path)!.mountpoint : hier.get(key)!.mountpoint;
         expect(procCgroup(p1.pid, key)).toBe(path.slice(mount.length));
@@ -369,22 +382,22 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       const file = `/tmp/${uniqueName("tick")}`;
       c.defer(() => rmSync(file, { force: true }));
       const p = c.spawn(tickerCommand(file));
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       expect(await waitFor(() => sizeOf(file) > 0)).toBe(true);
-      expect(m.frozen()).toBe(false);
+      expect(await m.frozen()).toBe(false);
 
-      m.freeze();
+      await m.freeze();
       expect(read(m.paths.freezer!, "freezer.state")).toBe("FROZEN");
-      expect(m.frozen()).toBe(true);
+      expect(await m.frozen()).toBe(true);
       // The task may still be on its way into the freezer's sleep for a moment.
       expect(await waitFor(() => ["D", "T", "S"].includes(procState(p.pid)), 1000)).toBe(true);
       const size = sizeOf(file);
       await Bun.sleep(300);
       expect(sizeOf(file)).toBe(size);
 
-      m.thaw();
+      await m.thaw();
       expect(read(m.paths.freezer!, "freezer.state")).toBe("THAWED");
-      expect(m.frozen()).toBe(false);
+      expect(await m.frozen()).toBe(false);
       expect(await waitFor(() => sizeOf(file) > size)).toBe(true);
     });
 
@@ -392,15 +405,15 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       const m = fresh("kill");
       const a = c.spawn(["sleep", "30"]);
       const b = c.spawn(["sleep", "30"]);
-      m.addProcess(a.pid);
-      m.addProcess(b.pid);
-      m.killAll(15);
+      await m.addProcess(a.pid);
+      await m.addProcess(b.pid);
+      await m.killAll(15);
       expect(await a.exited).toBe(143);
       expect(await b.exited).toBe(143);
       const d = c.spawn(["sleep", "30"]);
-      m.addProcess(d.pid);
-      m.freeze();
-      m.killAll(9);
+      await m.addProcess(d.pid);
+      await m.freeze();
+      await m.killAll(9);
       expect(await d.exited).toBe(137);
       expect(await waitFor(() => m.pids().length === 0)).toBe(true);
     });
@@ -415,7 +428,7 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
         stderr: "ignore",
       });
       c.track(p);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       p.stdin.write("go\n");
       p.stdin.end();
       const acct = m.paths.cpuacct ?? m.paths.cpu;
@@ -437,17 +450,17 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       expect(data.pids.limit).toBe(20);
     });
 
-    test("loadCgroup rebuilds the manager from the recorded paths", () => {
+    test("loadCgroup rebuilds the manager from the recorded paths", async () => {
       const m = fresh("load");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       const again = loadCgroup(1, JSON.parse(JSON.stringify(m.paths)));
       expect(again.version).toBe(1);
       expect(again.paths).toEqual(m.paths);
       expect(again.pids()).toEqual([p.pid]);
-      again.freeze();
-      expect(m.frozen()).toBe(true);
-      again.thaw();
+      await again.freeze();
+      expect(await m.frozen()).toBe(true);
+      await again.thaw();
     });
   });
 
@@ -455,20 +468,20 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
     test("removes every directory and tolerates being repeated", async () => {
       const m = fresh("destroy");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       mkdirSync(`${m.paths.memory}/child`);
       p.kill(9);
       await p.exited;
-      m.destroy();
+      await m.destroy();
       for (const path of Object.values(m.paths)) expect(existsSync(path)).toBe(false);
-      m.destroy();
+      await m.destroy();
     });
 
-    test("a cgroup with a live process is busy: a one-line error", () => {
+    test("a cgroup with a live process is busy: a one-line error", async () => {
       const m = fresh("busy-rm");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
-      expectCgroupError(() => m.destroy(), /^cgroup \/sys\/fs\/cgroup\/.+: rmdir: device or resource busy$/);
+      await m.addProcess(p.pid);
+      await expectCgroupErrorAsync(() => m.destroy(), /^cgroup \/sys\/fs\/cgroup\/.+: rmdir: device or resource busy$/);
     });
   });
 });

@@ -73,6 +73,18 @@ function expectCgroupError(fn: () => void, pattern: RegExp): void {
   expect((err as Error).message).not.toContain("\n");
 }
 
+async function expectCgroupErrorAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(CgroupError);
+  expect((err as Error).message).toMatch(pattern);
+  expect((err as Error).message).not.toContain("\n");
+}
+
 describe.skipIf(!ROOT)("cgroup v2 driver", () => {
   describe("create and processes", () => {
     test("openCgroup picks v2 for a cgroup2 root; create enables the root's controllers down the path", () => {
@@ -88,10 +100,10 @@ describe.skipIf(!ROOT)("cgroup v2 driver", () => {
       m.create();
     });
 
-    test("addProcess, pids() of the cgroup and below", () => {
+    test("addProcess, pids() of the cgroup and below", async () => {
       const m = fresh("procs");
       const p1 = c.spawn(["sleep", "30"]);
-      m.addProcess(p1.pid);
+      await m.addProcess(p1.pid);
       expect(procCgroup(p1.pid, "")).toBe(dirOf(m).slice(ROOT!.length));
       // No internal processes: a child cgroup with processes needs its own leaf.
       mkdirSync(join(dirOf(m), "sub"));
@@ -105,44 +117,44 @@ describe.skipIf(!ROOT)("cgroup v2 driver", () => {
       const file = `/tmp/${uniqueName("tick")}`;
       c.defer(() => rmSync(file, { force: true }));
       const p = c.spawn(tickerCommand(file));
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       expect(await waitFor(() => sizeOf(file) > 0)).toBe(true);
-      expect(m.frozen()).toBe(false);
-      m.freeze();
+      expect(await m.frozen()).toBe(false);
+      await m.freeze();
       expect(read(dirOf(m), "cgroup.events")).toContain("frozen 1");
-      expect(m.frozen()).toBe(true);
+      expect(await m.frozen()).toBe(true);
       // The task may still be on its way into the freezer's sleep for a moment.
       expect(await waitFor(() => ["D", "T", "S"].includes(procState(p.pid)), 1000)).toBe(true);
       const size = sizeOf(file);
       await Bun.sleep(300);
       expect(sizeOf(file)).toBe(size);
-      m.thaw();
+      await m.thaw();
       expect(read(dirOf(m), "cgroup.events")).toContain("frozen 0");
-      expect(m.frozen()).toBe(false);
+      expect(await m.frozen()).toBe(false);
       expect(await waitFor(() => sizeOf(file) > size)).toBe(true);
     });
 
     test("killAll(SIGKILL) uses cgroup.kill and reaches sub-cgroups; other signals are swept", async () => {
       const m = fresh("kill");
       const a = c.spawn(["sleep", "30"]);
-      m.addProcess(a.pid);
+      await m.addProcess(a.pid);
       mkdirSync(join(dirOf(m), "sub"));
       const b = c.spawn(["sleep", "30"]);
       writeFile(join(dirOf(m), "sub"), "cgroup.procs", String(b.pid));
-      m.killAll(9);
+      await m.killAll(9);
       expect(await a.exited).toBe(137);
       expect(await b.exited).toBe(137);
       const d = c.spawn(["sleep", "30"]);
-      m.addProcess(d.pid);
-      m.killAll(15);
+      await m.addProcess(d.pid);
+      await m.killAll(15);
       expect(await d.exited).toBe(143);
-      expect(m.frozen()).toBe(false);
+      expect(await m.frozen()).toBe(false);
     });
 
-    test("stats: runc's shape; pids counted from cgroup.procs without the pids controller", () => {
+    test("stats: runc's shape; pids counted from cgroup.procs without the pids controller", async () => {
       const m = fresh("stats");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       const s = m.stats();
       expect(s.pids.current).toBe(1n);
       if (!lacks("hugetlb")) for (const size of hugePageSizes()) expect(s.hugetlb[size]).toBeDefined();
@@ -153,32 +165,32 @@ describe.skipIf(!ROOT)("cgroup v2 driver", () => {
       expect(data.pids.current).toBe(1);
     });
 
-    test("loadCgroup finds the mount from the recorded path", () => {
+    test("loadCgroup finds the mount from the recorded path", async () => {
       const m = fresh("load");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
+      await m.addProcess(p.pid);
       const again = loadCgroup(2, JSON.parse(JSON.stringify(m.paths)));
       expect(again.paths).toEqual(m.paths);
       expect(again.pids()).toEqual([p.pid]);
-      again.freeze();
-      expect(m.frozen()).toBe(true);
-      again.thaw();
+      await again.freeze();
+      expect(await m.frozen()).toBe(true);
+      await again.thaw();
     });
 
     test("destroy removes the cgroup and its children, and tolerates repeats", async () => {
       const m = fresh("destroy");
       mkdirSync(join(dirOf(m), "a"));
       mkdirSync(join(dirOf(m), "a", "b"));
-      m.destroy();
+      await m.destroy();
       expect(existsSync(dirOf(m))).toBe(false);
-      m.destroy();
+      await m.destroy();
     });
 
-    test("destroy of a cgroup with a live process is a one-line EBUSY error", () => {
+    test("destroy of a cgroup with a live process is a one-line EBUSY error", async () => {
       const m = fresh("busy");
       const p = c.spawn(["sleep", "30"]);
-      m.addProcess(p.pid);
-      expectCgroupError(() => m.destroy(), /: rmdir: device or resource busy$/);
+      await m.addProcess(p.pid);
+      await expectCgroupErrorAsync(() => m.destroy(), /: rmdir: device or resource busy$/);
     });
 
     test("a cgroup2 mounted elsewhere (private mount namespace) works as mountRoot", async () => {

@@ -14,7 +14,7 @@ import {
   readOptional,
   readProcsRecursive,
   removeCgroupDirs,
-  sleepMs,
+  sleep,
   writeFile,
   writeProc,
 } from "../files";
@@ -177,10 +177,10 @@ export class V1Manager implements CgroupManager {
     return { tasks, into: unified && existsSync(unified) ? unified : "", leave };
   }
 
-  addProcess(pid: number): void {
+  async addProcess(pid: number): Promise<void> {
     for (const [key, path] of Object.entries(this.paths)) {
       try {
-        writeProc(path, pid);
+        await writeProc(path, pid);
       } catch (e) {
         if (!isOptional(key)) throw e;
       }
@@ -196,14 +196,14 @@ export class V1Manager implements CgroupManager {
     return readFile(dir, "freezer.state").trim();
   }
 
-  freeze(): void {
+  async freeze(): Promise<void> {
     const dir = this.dir("freezer", "freeze");
     // A task in an uninterruptible sleep can keep the cgroup FREEZING for a long
     // time; thawing and retrying now and then lets it get out of the way (runc's loop).
     for (let i = 0; i < 1000; i++) {
       if (i % 50 === 49) {
         writeFile(dir, "freezer.state", "THAWED");
-        sleepMs(10);
+        await sleep(10);
       }
       writeFile(dir, "freezer.state", "FROZEN");
       const state = this.freezerState(dir);
@@ -212,25 +212,25 @@ export class V1Manager implements CgroupManager {
         writeFile(dir, "freezer.state", "THAWED");
         throw new CgroupError(`cgroup freezer.state: unexpected state ${state} while freezing`);
       }
-      if (i > 10) sleepMs(1);
+      if (i > 10) await sleep(1);
     }
     writeFile(dir, "freezer.state", "THAWED");
     throw new CgroupError("cgroup freezer.state: unable to freeze: the cgroup stayed FREEZING");
   }
 
-  thaw(): void {
+  async thaw(): Promise<void> {
     const dir = this.dir("freezer", "thaw");
     // Read first: delete thaws every container it removes, and most were never frozen.
     for (let i = 0; i < 1000; i++) {
       if (this.freezerState(dir) === "THAWED") return;
       writeFile(dir, "freezer.state", "THAWED");
       if (this.freezerState(dir) === "THAWED") return;
-      sleepMs(1);
+      await sleep(1);
     }
     throw new CgroupError("cgroup freezer.state: unable to thaw");
   }
 
-  frozen(): boolean {
+  async frozen(): Promise<boolean> {
     const dir = this.paths.freezer;
     if (!dir || !isDir(dir)) return false;
     for (let i = 0; i < 1000; i++) {
@@ -241,7 +241,7 @@ export class V1Manager implements CgroupManager {
         const self = readOptional(dir, "freezer.self_freezing");
         return self === undefined || self.trim() === "1";
       }
-      sleepMs(1);
+      await sleep(1);
     }
     return false;
   }
@@ -259,18 +259,18 @@ export class V1Manager implements CgroupManager {
     return s;
   }
 
-  destroy(): void {
+  async destroy(): Promise<void> {
     const required = Object.entries(this.paths).filter(([k]) => !isOptional(k)).map(([, p]) => p);
     const optional = Object.entries(this.paths).filter(([k]) => isOptional(k)).map(([, p]) => p);
     try {
-      removeCgroupDirs(optional);
+      await removeCgroupDirs(optional);
     } catch {
       // Joined for consistency only; a leftover there holds no limits.
     }
-    removeCgroupDirs(required);
+    await removeCgroupDirs(required);
   }
 
-  killAll(signal: number): void {
-    signalAll(this, signal);
+  killAll(signal: number): Promise<void> {
+    return signalAll(this, signal);
   }
 }

@@ -3,7 +3,7 @@
 import type { LinuxResources } from "../../spec/types";
 import { applyDevicesV2, deviceRules } from "../devices";
 import { CgroupError } from "../errors";
-import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, sleepMs, writeFile, writeProc } from "../files";
+import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, sleep, writeFile, writeProc } from "../files";
 import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
 import { HYBRID_KEY } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
@@ -41,8 +41,8 @@ export class V2Manager implements CgroupManager {
     if (opts.devices !== false) applyDevicesV2(this.dir, deviceRules(res.devices));
   }
 
-  addProcess(pid: number): void {
-    writeProc(this.dir, pid);
+  addProcess(pid: number): Promise<void> {
+    return writeProc(this.dir, pid);
   }
 
   pids(): number[] {
@@ -50,12 +50,12 @@ export class V2Manager implements CgroupManager {
   }
 
   // cgroup.events reports "frozen 1" only once every task has stopped.
-  private waitFrozen(want: "0" | "1"): boolean {
+  private async waitFrozen(want: "0" | "1"): Promise<boolean> {
     for (let i = 0; i < 1000; i++) {
       const events = readOptional(this.dir, "cgroup.events") ?? "";
       const m = /^frozen (\d)$/m.exec(events);
       if (!m || m[1] === want) return true;
-      sleepMs(i < 10 ? 1 : 10);
+      await sleep(i < 10 ? 1 : 10);
     }
     return false;
   }
@@ -67,24 +67,24 @@ export class V2Manager implements CgroupManager {
     writeFile(this.dir, "cgroup.freeze", value);
   }
 
-  freeze(): void {
+  async freeze(): Promise<void> {
     this.writeFreeze("1");
-    if (!this.waitFrozen("1")) {
+    if (!(await this.waitFrozen("1"))) {
       writeFile(this.dir, "cgroup.freeze", "0");
       throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to freeze");
     }
   }
 
-  thaw(): void {
+  async thaw(): Promise<void> {
     this.writeFreeze("0");
-    if (!this.waitFrozen("0")) throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to thaw");
+    if (!(await this.waitFrozen("0"))) throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to thaw");
   }
 
-  frozen(): boolean {
+  async frozen(): Promise<boolean> {
     if (!isDir(this.dir)) return false;
     const want = readOptional(this.dir, "cgroup.freeze")?.trim();
     // Asked to freeze but not there yet still counts once it gets there.
-    return want === "1" && this.waitFrozen("1");
+    return want === "1" && (await this.waitFrozen("1"));
   }
 
   stats(): Stats {
@@ -93,16 +93,16 @@ export class V2Manager implements CgroupManager {
     return s;
   }
 
-  destroy(): void {
-    removeCgroupDir(this.dir);
+  destroy(): Promise<void> {
+    return removeCgroupDir(this.dir);
   }
 
-  killAll(signal: number): void {
+  async killAll(signal: number): Promise<void> {
     // cgroup.kill (5.14+) kills the whole subtree atomically, forks included.
     if (signal === SIGKILL && hasFile(this.dir, "cgroup.kill")) {
       writeFile(this.dir, "cgroup.kill", "1");
       return;
     }
-    signalAll(this, signal);
+    await signalAll(this, signal);
   }
 }
