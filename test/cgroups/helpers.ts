@@ -2,7 +2,8 @@
 // managers that are always destroyed, so a failing test leaves no cgroup behind.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import type { CgroupManager } from "../../src/cgroups";
+import { expect } from "bun:test";
+import { CgroupError, type CgroupManager } from "../../src/cgroups";
 import { trackId } from "../lib/harness";
 
 export const bun = process.execPath;
@@ -125,4 +126,32 @@ export function someBlockDevice(): { major: number; minor: number } | undefined 
   if (!pick) return undefined;
   const [major, minor] = readFileSync(`/sys/block/${pick}/dev`, "utf8").trim().split(":").map(Number);
   return { major: major!, minor: minor! };
+}
+
+/** A CgroupError whose message matches and is one line: what the runtime prints. */
+function expectOneLineCgroupError(err: unknown, pattern: RegExp): void {
+  expect(err).toBeInstanceOf(CgroupError);
+  const msg = (err as Error).message;
+  expect(msg).toMatch(pattern);
+  expect(msg).not.toContain("\n");
+}
+
+export function expectCgroupError(fn: () => void, pattern: RegExp): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expectOneLineCgroupError(err, pattern);
+}
+
+export async function expectCgroupErrorAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  let err: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  expectOneLineCgroupError(err, pattern);
 }

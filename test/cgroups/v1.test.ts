@@ -5,12 +5,12 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import { CgroupError, cgroupVersion, loadCgroup, openCgroup, statsEvent } from "../../src/cgroups";
+import { cgroupVersion, loadCgroup, openCgroup, statsEvent } from "../../src/cgroups";
 import { removeCgroupDir, writeFile } from "../../src/cgroups/files";
 import type { CgroupManager } from "../../src/cgroups/manager";
 import { hugePageSizes, procCgroups, unifiedMountOf, v1Hierarchies } from "../../src/cgroups/mounts";
 import type { LinuxResources } from "../../src/spec/types";
-import { bun, Cleanup, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
+import { bun, Cleanup, expectCgroupError, expectCgroupErrorAsync, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
 import { useHarness } from "../lib/harness";
 
 
@@ -36,32 +36,6 @@ function apply(m: CgroupManager, r: LinuxResources | undefined): string[] {
   const warns: string[] = [];
   m.apply(r, (w) => warns.push(w));
   return warns;
-}
-
-function expectCgroupError(fn: () => void, pattern: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CgroupError);
-  const msg = (err as Error).message;
-  expect(msg).toMatch(pattern);
-  expect(msg).not.toContain("\n");
-}
-
-async function expectCgroupErrorAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
-  let err: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CgroupError);
-  const msg = (err as Error).message;
-  expect(msg).toMatch(pattern);
-  expect(msg).not.toContain("\n");
 }
 
 describe.skipIf(!hasV1)("cgroup v1 driver", () => {

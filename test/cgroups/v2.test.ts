@@ -6,14 +6,14 @@
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { CgroupError, cgroupVersion, loadCgroup, openCgroup, statsEvent } from "../../src/cgroups";
+import { cgroupVersion, loadCgroup, openCgroup, statsEvent } from "../../src/cgroups";
 import { applyDevicesV2, deviceRules } from "../../src/cgroups/devices";
 import { removeCgroupDir, writeFile } from "../../src/cgroups/files";
 import type { CgroupManager } from "../../src/cgroups/manager";
 import { cgroupMounts, hugePageSizes } from "../../src/cgroups/mounts";
 import { setV2Resources } from "../../src/cgroups/v2/limits";
 import type { LinuxResources } from "../../src/spec/types";
-import { Cleanup, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
+import { Cleanup, expectCgroupError, expectCgroupErrorAsync, procCgroup, procState, read, sizeOf, someBlockDevice, tickerCommand, uniqueName, waitFor } from "./helpers";
 import { useHarness } from "../lib/harness";
 
 
@@ -59,30 +59,6 @@ function set(m: CgroupManager, r: LinuxResources): string[] {
   const warns: string[] = [];
   setV2Resources(dirOf(m), r, (w) => warns.push(w));
   return warns;
-}
-
-function expectCgroupError(fn: () => void, pattern: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CgroupError);
-  expect((err as Error).message).toMatch(pattern);
-  expect((err as Error).message).not.toContain("\n");
-}
-
-async function expectCgroupErrorAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
-  let err: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(CgroupError);
-  expect((err as Error).message).toMatch(pattern);
-  expect((err as Error).message).not.toContain("\n");
 }
 
 describe.skipIf(!ROOT)("cgroup v2 driver", () => {
