@@ -77,8 +77,9 @@ function spawnStub(root: string, args: string[], stdio: unknown[]): Subprocess {
     try {
       return Bun.spawn([exe, ...args], opts);
     } catch (e: any) {
-      // A root on a noexec mount; anything else is a real failure.
-      if (e?.code !== "EACCES" && e?.code !== "EPERM") throw e;
+      // A root on a noexec mount, or a copy another version just replaced with its
+      // own; anything else is a real failure.
+      if (e?.code !== "EACCES" && e?.code !== "EPERM" && e?.code !== "ENOENT") throw e;
     }
   }
   const { close, sealedMemfd } = libc();

@@ -92,6 +92,16 @@ test.skipIf(IS_RUNC)("the stub is started from a root-only copy under --root, an
   }
 });
 
+test.skipIf(IS_RUNC)("a copy of another version's stub under --root is replaced by this one's", async () => {
+  const root = path.join(scratchDir("oldstub"), "root");
+  fs.mkdirSync(root, { mode: 0o711 });
+  fs.writeFileSync(path.join(root, ".dx-init-0ldversion"), "#!/bin/false\n", { mode: 0o500 });
+  ok(await rt(["--root", root, "run", "--bundle", makeBundle({ args: ["true"] }).dir, uniqueId()], { noRoot: true }));
+  const copies = storedStubs(root);
+  expect(copies.length).toBe(1);
+  expect(copies[0]).not.toBe(".dx-init-0ldversion");
+});
+
 test.skipIf(IS_RUNC)("a --root others can write to keeps no copy of the stub; a noexec one cannot run it: both still work", async () => {
   const b = makeBundle({ args: ["true"] });
   // World-writable (sticky, like /tmp): anyone could have planted a copy there.
