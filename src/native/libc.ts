@@ -204,7 +204,7 @@ export interface Received {
   fd: number; // -1 when none came
 }
 
-/** recvmsg of one datagram (up to `max` bytes) with at most one passed fd. Returns null on EOF. */
+/** recvmsg of up to `max` bytes of a stream socket with at most one passed fd. Returns null on EOF. */
 export function recvWithFd(sock: number, max: number, flags = 0): Received | null {
   const data = K().alloc("uint8", max);
   const ctrl = K().alloc("uint8", CMSG_SPACE_1FD);
@@ -213,16 +213,14 @@ export function recvWithFd(sock: number, max: number, flags = 0): Received | nul
   try {
     fillMsghdr(hdr, iov, data, max, ctrl);
     let n: number;
-    let resets = 0;
     for (;;) {
       n = Number(L().recvmsg(sock, hdr, MSG_CMSG_CLOEXEC | flags));
       if (n >= 0) break;
       const e = errno();
       if (e === 4) continue;
       // ECONNRESET: the peer closed with something of ours unread (the init failing
-      // before it read GO). The kernel says so once, ahead of what the peer had sent
-      // before it went, so read on: its last words, then EOF.
-      if (e === 104 && resets++ === 0) continue;
+      // before it read GO). On a stream socket what it sent first has been read by
+      // now: this is its EOF.
       if (e === 104) return null;
       throw new SysError("recvmsg", e);
     }
