@@ -267,7 +267,8 @@ function writeIdMaps(pid: number, spec: Spec): void {
   }
 }
 
-function sendToConsoleSocket(path: string, fd: number): void {
+/** The pty master to a console socket, as runc sends it. */
+export function sendToConsoleSocket(path: string, fd: number): void {
   const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
   const sock = connectUnix(path);
   try {

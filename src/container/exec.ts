@@ -15,7 +15,7 @@ import { primeAttach } from "../cgroups";
 import { cgroupOf } from "./cgroup";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
-import { compileSeccompLazy, passesFds, sendSeccompListener, writePidFile } from "./create";
+import { compileSeccompLazy, passesFds, sendSeccompListener, sendToConsoleSocket, writePidFile } from "./create";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 
@@ -148,13 +148,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
       if (m.type === Msg.ERROR) throw new RuntimeError(`exec failed: ${stubError(m).message}`);
       if (m.type === Msg.PTY) {
         if (o.consoleSocket) {
-          const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
-          const sock = connectUnix(o.consoleSocket);
-          try {
-            sendWithFd(sock, new TextEncoder().encode("/dev/ptmx"), m.fd);
-          } finally {
-            close(sock);
-          }
+          sendToConsoleSocket(o.consoleSocket, m.fd);
           closeSync(m.fd);
         } else ptyMaster = m.fd;
         continue;

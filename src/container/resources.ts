@@ -3,15 +3,17 @@ import { readFileSync } from "node:fs";
 import type { LinuxResources, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
-import { loadCgroup, statsEvent, type CgroupManager } from "../cgroups";
+import { statsEvent, type CgroupManager } from "../cgroups";
+import { cgroupOf as recordedCgroup } from "./cgroup";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import type { StoredState } from "../state/store";
 import { out } from "../cli/output";
 
 function cgroupOf(st: StoredState): CgroupManager {
-  if (!st.cgroup) throw new RuntimeError(`container ${st.id} has no cgroup`);
-  return loadCgroup(st.cgroup.version, st.cgroup.paths);
+  const cg = recordedCgroup(st);
+  if (!cg) throw new RuntimeError(`container ${st.id} has no cgroup`);
+  return cg;
 }
 
 export async function pause(ctx: Context, id: string): Promise<void> {

@@ -3,10 +3,9 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import type { Context } from "../cli/context";
 import { RuntimeError } from "../cli/errors";
-import type { Spec } from "../spec/types";
 import { create, type Created, type CreateOptions } from "./create";
 import { destroy } from "./destroy";
-import { ALREADY_RUNNING, finishStart } from "./start";
+import { ALREADY_RUNNING, finishStart, requireProcess } from "./start";
 import { relayPty } from "./tty";
 import { forwardSignals } from "../process/forward";
 import { closeStub, stubError } from "../native/stub";
@@ -51,7 +50,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
  * whole report is in the fifo.
  */
 async function startOwn(ctx: Context, c: Created): Promise<void> {
-  if (!(c.st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
+  requireProcess(c.st);
   const fifo = ctx.store.fifo(c.st.id);
   // Opening the read side lets the init's open for writing through.
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);

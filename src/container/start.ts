@@ -22,9 +22,14 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
     if (status === "running" || status === "paused") throw new RuntimeError(ALREADY_RUNNING);
     throw new RuntimeError(`cannot start a container in the ${status} state`);
   }
-  if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
+  requireProcess(st);
   const fifo = ctx.store.fifo(id);
   return finishStart(ctx, st, await readStartReport(fifo, st));
+}
+
+/** config.md: process is REQUIRED at start, not at create. */
+export function requireProcess(st: StoredState): void {
+  if (!(st.config as Spec).process) throw new RuntimeError("cannot start a container without a process (config.json has none)");
 }
 
 /** After the init's report (what followed its "W"): the fifo goes, then poststart. */
