@@ -6,7 +6,7 @@ import { RuntimeError } from "./cli/errors";
 import { COMMANDS, commandHelp } from "./cli/commands";
 import { USAGE } from "./cli/help";
 import pkg from "../package.json" with { type: "json" };
-import { out } from "./cli/output";
+import { exit, out } from "./cli/output";
 
 async function main(argv: string[]): Promise<number> {
   let log = new Logger({ format: "text", debug: false });
@@ -39,6 +39,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+main(process.argv.slice(2)).then(exit);

@@ -2,8 +2,10 @@
 // stdio and the container's pty master, in raw mode so keys reach the container as typed.
 import { createReadStream, createWriteStream } from "node:fs";
 import { close } from "../native/libc";
+import { usesStreams } from "../cli/output";
 
 export function relayPty(master: number): () => void {
+  usesStreams();
   const stdin = process.stdin;
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
