@@ -1,6 +1,6 @@
-// How the live status reads the system. Loading node:fs costs a command ~1 ms and Bun's
-// first file read ~0.5 ms (it starts a thread pool): state, kill and list need nothing
-// else of node:fs and read through Bun; commands that load node:fs anyway read through it.
+// How the live status reads the system. Loading node:fs costs a command ~1 ms: state,
+// start, kill and list need nothing else of node:fs and read through Bun; commands that
+// load node:fs anyway read through it.
 
 export interface Probe {
   /** the file's text, or null when it cannot be read (gone, not permitted) */
@@ -8,10 +8,19 @@ export interface Probe {
   exists(path: string): Promise<boolean>;
 }
 
+const latin1 = new TextDecoder("latin1");
+
 export const bunProbe: Probe = {
   async text(path) {
+    // A file's stream reads on this thread (pread), where text() goes through the thread
+    // pool: 0.2 ms against 0.6 for the first read. The files probed (/proc/PID/stat,
+    // freezer.state, cgroup.events) are single records that a kernel hands over whole in
+    // one read, so the first chunk is the file.
     try {
-      return await Bun.file(path).text();
+      const r = Bun.file(path).stream().getReader();
+      const { value } = await r.read();
+      r.cancel().catch(() => {});
+      return value ? latin1.decode(value) : "";
     } catch {
       return null;
     }
