@@ -4,7 +4,6 @@ import { Logger } from "./cli/log";
 import { Store, DEFAULT_ROOT } from "./state/store";
 import { RuntimeError } from "./cli/errors";
 import { COMMANDS, commandHelp } from "./cli/commands";
-import { USAGE } from "./cli/help";
 import pkg from "../package.json" with { type: "json" };
 import { exit, out } from "./cli/output";
 
@@ -19,7 +18,8 @@ async function main(argv: string[]): Promise<number> {
     }
     if (g.help || !cmd || cmd === "help") {
       const topic = cmd === "help" ? rest[0] : undefined;
-      out(topic && COMMANDS[topic] ? commandHelp(topic) : USAGE);
+      // The help texts load only when asked for: every other command would pay for them.
+      out(topic && COMMANDS[topic] ? commandHelp(topic) : (require("./cli/help") as typeof import("./cli/help")).USAGE);
       return 0;
     }
     const c = COMMANDS[cmd];

@@ -1,6 +1,6 @@
 // Argument parsing in runc's shape: global flags before the command, the command's own
 // flags after it. Go's flag parsing takes -flag and --flag alike, so both are accepted.
-import minimist from "minimist";
+import type minimist from "minimist";
 import { RuntimeError } from "./errors";
 
 export interface FlagSpec {
@@ -58,7 +58,8 @@ function normalise(argv: string[], known: Set<string>): string[] {
 
 export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimist.ParsedArgs {
   // Nothing that looks like a flag, nothing to parse: what engines send most (`state ID`,
-  // `start ID`, `kill ID SIG`). A first minimist call costs ~0.3 ms of a 6 ms command.
+  // `start ID`, `kill ID SIG`). A first minimist call costs ~0.3 ms of a 6 ms command, and
+  // minimist itself is loaded only past this point.
   if (!argv.some((a) => a.startsWith("-"))) return { ...(spec.default as object), _: [...argv], "--": [] };
   const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), ...Object.keys(spec.alias ?? {}), "help"]);
   for (const v of Object.values(spec.alias ?? {})) known.add(v);
@@ -72,7 +73,8 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
     // "ID -- cmd": the separator after the first argument was always accepted.
     if (tail[1] === "--") tail.splice(1, 1);
   }
-  const parsed = minimist(normalise(argv, known), {
+  const parse = require("minimist") as typeof minimist;
+  const parsed = parse(normalise(argv, known), {
     // "_": positional arguments stay strings; minimist would read the id "007" as 7.
     string: [...(spec.string ?? []), "_"],
     boolean: [...(spec.boolean ?? []), "help"],
