@@ -1,10 +1,10 @@
 // Entry point of the cgroups module: pick the driver for this host and resolve the
 // container's cgroup, or rebuild it from the paths recorded in state.json.
 
-import { CgroupError } from "./errors";
 import type { CgroupConfig, CgroupManager } from "./manager";
-import { cgroupVersionAt, DEFAULT_ROOT, HYBRID_KEY, unifiedMount, unifiedMountOf } from "./mounts";
+import { cgroupVersionAt, DEFAULT_ROOT, unifiedMount, unifiedMountOf } from "./mounts";
 import { resolveV1Paths, resolveV2Path } from "./paths";
+import { v2DirOf } from "./teardown";
 import { V1Manager } from "./v1/manager";
 import { V2Manager } from "./v2/manager";
 
@@ -30,8 +30,7 @@ export function openCgroup(cfg: CgroupConfig): CgroupManager {
 /** For every later command: the manager of an existing container, from state.json. */
 export function loadCgroup(version: 1 | 2, paths: Record<string, string>): CgroupManager {
   if (version === 1) return new V1Manager(paths);
-  const dir = paths[HYBRID_KEY] ?? (Object.keys(paths).length === 1 ? Object.values(paths)[0] : undefined);
-  if (!dir) throw new CgroupError("cgroup: no cgroup v2 directory recorded for this container");
+  const dir = v2DirOf(paths);
   const root = unifiedMountOf(dir)?.mountpoint ?? unifiedMount(DEFAULT_ROOT)?.mountpoint ?? DEFAULT_ROOT;
   return new V2Manager(dir, root);
 }

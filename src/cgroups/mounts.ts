@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync, statfsSync } from "node:fs";
 import { posix } from "node:path";
 import { CgroupError, errnoCode, sysError } from "./errors";
+import { HYBRID_KEY } from "./teardown";
 
 export const DEFAULT_ROOT = "/sys/fs/cgroup";
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -37,7 +38,7 @@ export const V1_CONTROLLERS = [
 ] as const;
 
 /** Key of the hybrid unified hierarchy in a v1 paths map, as runc records it. */
-export const HYBRID_KEY = "";
+export { HYBRID_KEY };
 
 // mountinfo escapes space, tab, newline and backslash as octal.
 function unescape(s: string): string {

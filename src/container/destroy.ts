@@ -1,7 +1,6 @@
 // delete: the end of a container's life. Engines call it once per container, so its
-// common path loads neither koffi nor the hook or mount code, and the cgroup drivers
-// only for a container that has a cgroup. (start and kill are in modules of their own:
-// they need no node:fs at all.)
+// common path loads neither koffi, the hooks nor the cgroup drivers (only their
+// teardown). (start and kill are in modules of their own: they need no node:fs at all.)
 import { existsSync, unlinkSync } from "node:fs";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
@@ -10,7 +9,8 @@ import { validateId, type StoredState } from "../state/store";
 import { hookState, load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import { isAlive } from "../state/proc";
-import { cgroupOf } from "./cgroup";
+import { teardownOf } from "../cgroups/teardown";
+import { releaseHostMounts } from "../mounts/release";
 
 type Hooks = typeof import("../hooks/run");
 
@@ -37,7 +37,7 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
 
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
 export async function destroy(ctx: Context, st: StoredState): Promise<void> {
-  const cg = cgroupOf(st);
+  const cg = st.cgroup ? teardownOf(st.cgroup.version, st.cgroup.paths) : undefined;
   if (cg && st.cgroup?.version === 1) {
     // Frozen tasks do not die until thawed.
     try {
@@ -66,8 +66,8 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
   }
   const spec = st.config as Spec;
   if (st.rootfs) {
-    // Cheap to load, and a no-op unless the container shared the host's mount namespace.
-    const { releaseHostMounts } = require("../mounts/release") as typeof import("../mounts/release");
+    // A no-op unless the container shared the host's mount namespace. Imported with this
+    // module: a chunk loaded on demand costs delete ~0.2 ms even when nothing is done.
     releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
   }
   const fifo = ctx.store.fifo(st.id);

@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import {
+  cgroupLeaksFor,
   create,
   destroy,
   fails,
@@ -183,6 +184,30 @@ test("delete --force kills and removes a running container", async () => {
   ok(await rt(["start", id]));
   ok(await rt(["delete", "--force", id]));
   expect(await statusOf(id)).toBeUndefined();
+});
+
+test("delete --force removes a paused container: thawed, its processes gone, its cgroup removed", async () => {
+  // v1 frozen tasks take no signal until thawed: without the thaw the kill waits on
+  // them, the cgroup stays busy and its directories stay behind.
+  const b = makeBundle({ args: ["sh", "-c", "sleep 1000 & sleep 1000 & wait"] });
+  const { id } = await create(b);
+  ok(await rt(["start", id]));
+  const pid = (await state(id)).pid as number;
+  ok(await rt(["pause", id]));
+  expect((await state(id)).status).toBe("paused");
+  expect(cgroupLeaksFor(id).length).toBeGreaterThan(0);
+  ok(await rt(["delete", "--force", id]));
+  expect(await statusOf(id)).toBeUndefined();
+  // Gone, or a zombie waiting for its new parent to reap it.
+  const dead = () => {
+    try {
+      return /\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, "latin1"));
+    } catch {
+      return true;
+    }
+  };
+  expect(dead()).toBe(true);
+  expect(cgroupLeaksFor(id)).toEqual([]);
 });
 
 test("delete -f is short for --force", async () => {

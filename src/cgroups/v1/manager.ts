@@ -12,13 +12,12 @@ import {
   mkdirAll,
   readFile,
   readOptional,
-  readProcsRecursive,
-  removeCgroupDirs,
   sleep,
   writeFile,
   writeProc,
 } from "../files";
 import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
+import { destroyV1, isOptionalV1, pidsV1, thawV1 } from "../teardown";
 import { cgroupDirInMount, cgroupMounts, HYBRID_KEY, mountHolding, procCgroups, unifiedMountOf } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
 import { createV2Path } from "../v2/create";
@@ -75,9 +74,7 @@ export function ensureCpusetDir(dir: string): void {
 
 // Hierarchies without a controller are joined for consistency only; their
 // failures never stop a container (runc ignores them too).
-function isOptional(key: string): boolean {
-  return key === HYBRID_KEY || key.startsWith("name=");
-}
+const isOptional = isOptionalV1;
 
 export class V1Manager implements CgroupManager {
   readonly version = 1 as const;
@@ -188,8 +185,7 @@ export class V1Manager implements CgroupManager {
   }
 
   pids(): number[] {
-    const dir = this.paths.devices ?? this.paths.freezer ?? Object.values(this.paths)[0];
-    return dir ? readProcsRecursive(dir) : [];
+    return pidsV1(this.paths);
   }
 
   private freezerState(dir: string): string {
@@ -218,16 +214,8 @@ export class V1Manager implements CgroupManager {
     throw new CgroupError("cgroup freezer.state: unable to freeze: the cgroup stayed FREEZING");
   }
 
-  async thaw(): Promise<void> {
-    const dir = this.dir("freezer", "thaw");
-    // Read first: delete thaws every container it removes, and most were never frozen.
-    for (let i = 0; i < 1000; i++) {
-      if (this.freezerState(dir) === "THAWED") return;
-      writeFile(dir, "freezer.state", "THAWED");
-      if (this.freezerState(dir) === "THAWED") return;
-      await sleep(1);
-    }
-    throw new CgroupError("cgroup freezer.state: unable to thaw");
+  thaw(): Promise<void> {
+    return thawV1(this.dir("freezer", "thaw"));
   }
 
   async frozen(): Promise<boolean> {
@@ -259,15 +247,8 @@ export class V1Manager implements CgroupManager {
     return s;
   }
 
-  async destroy(): Promise<void> {
-    const required = Object.entries(this.paths).filter(([k]) => !isOptional(k)).map(([, p]) => p);
-    const optional = Object.entries(this.paths).filter(([k]) => isOptional(k)).map(([, p]) => p);
-    try {
-      await removeCgroupDirs(optional);
-    } catch {
-      // Joined for consistency only; a leftover there holds no limits.
-    }
-    await removeCgroupDirs(required);
+  destroy(): Promise<void> {
+    return destroyV1(this.paths);
   }
 
   killAll(signal: number): Promise<void> {

@@ -3,7 +3,7 @@
 import type { LinuxResources } from "../../spec/types";
 import { applyDevicesV2, deviceRules } from "../devices";
 import { CgroupError } from "../errors";
-import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, sleep, writeFile, writeProc } from "../files";
+import { hasFile, isDir, readOptional, readProcsRecursive, removeCgroupDir, writeFile, writeProc } from "../files";
 import { type CgroupJoin, type CgroupManager, signalAll } from "../manager";
 import { HYBRID_KEY } from "../mounts";
 import { emptyStats, type Stats } from "../stats";
@@ -11,6 +11,7 @@ import type { Warn } from "../v1/limits";
 import { createV2Path } from "./create";
 import { setV2Resources } from "./limits";
 import { statsV2 } from "./stats";
+import { thawV2, waitFrozenV2, writeFreezeV2 } from "../teardown";
 
 const SIGKILL = 9;
 
@@ -49,22 +50,12 @@ export class V2Manager implements CgroupManager {
     return readProcsRecursive(this.dir);
   }
 
-  // cgroup.events reports "frozen 1" only once every task has stopped.
-  private async waitFrozen(want: "0" | "1"): Promise<boolean> {
-    for (let i = 0; i < 1000; i++) {
-      const events = readOptional(this.dir, "cgroup.events") ?? "";
-      const m = /^frozen (\d)$/m.exec(events);
-      if (!m || m[1] === want) return true;
-      await sleep(i < 10 ? 1 : 10);
-    }
-    return false;
+  private waitFrozen(want: "0" | "1"): Promise<boolean> {
+    return waitFrozenV2(this.dir, want);
   }
 
   private writeFreeze(value: "0" | "1"): void {
-    if (!hasFile(this.dir, "cgroup.freeze")) {
-      throw new CgroupError("cgroup: freezer not supported: this kernel has no cgroup.freeze (needs 5.2 or later)", "ENOENT");
-    }
-    writeFile(this.dir, "cgroup.freeze", value);
+    writeFreezeV2(this.dir, value);
   }
 
   async freeze(): Promise<void> {
@@ -75,9 +66,8 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  async thaw(): Promise<void> {
-    this.writeFreeze("0");
-    if (!(await this.waitFrozen("0"))) throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to thaw");
+  thaw(): Promise<void> {
+    return thawV2(this.dir);
   }
 
   async frozen(): Promise<boolean> {
