@@ -1,6 +1,6 @@
 // dx-runtime against runc (and crun) in one run, interleaved so that machine noise falls
 // on every runtime alike. Usage: bun bench/run.ts [--quick] [--runs N] [--parallel N] [--no-crun] [--no-build]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import minimist from "minimist";
@@ -15,7 +15,7 @@ import { markdown, verdicts, type Row } from "./lib/report";
 const REPO = resolve(import.meta.dir, "..");
 const DX = join(REPO, "dist/dx-runtime");
 const OPS = ["create", "state", "start", "kill", "delete", "run"] as const;
-type Op = (typeof OPS)[number] | "exec";
+type Op = (typeof OPS)[number] | "exec" | "stateCold";
 
 const argv = minimist(process.argv.slice(2), { boolean: ["quick", "crun", "build"], default: { crun: true, build: true }, string: ["runs", "parallel"] });
 const quick = !!argv.quick;
@@ -223,6 +223,50 @@ async function execRounds(rts: Runtime[], logs: Map<string, LogFile>, sleepBundl
   say("exec done");
 }
 
+/**
+ * state through a copy of each binary whose page cache was dropped, as after a reboot.
+ * The kernel then maps an executable in 4 KiB pages as it faults them in, where a file
+ * just written (a fresh build, an install) sits in large folios; a large binary pays for
+ * that on every call until its pages are evicted.
+ */
+async function coldRounds(rts: Runtime[], logs: Map<string, LogFile>, sleepBundle: string, tmp: string, samples: Samples): Promise<void> {
+  const cold: { rt: Runtime; bin: string; id: string }[] = [];
+  for (const rt of rts.filter((r) => r.name !== "crun")) {
+    const log = logs.get(rt.name)!;
+    const id = `bx${process.pid}-${rt.name}-cold`;
+    track(rt, id);
+    if (!op(rt, log, "cold: create", ["create", "--bundle", sleepBundle, id])) continue;
+    const bin = join(tmp, `cold-${rt.name}`);
+    copyFileSync(rt.bin, bin);
+    // Written back first: dirty pages are not dropped.
+    const dropped =
+      Bun.spawnSync(["sync", bin]).exitCode === 0 &&
+      Bun.spawnSync(["dd", `if=${bin}`, "iflag=nocache", "count=0", "status=none"]).exitCode === 0;
+    if (!dropped) {
+      failures.push({ runtime: rt.name, what: "cold: drop the page cache", err: "sync or dd failed" });
+      continue;
+    }
+    // The first call reads the binary from disk; what is timed is every call after it.
+    timed([bin, "--root", rt.root, "state", id], log);
+    cold.push({ rt, bin, id });
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of rotate(cold, i)) {
+      const t = timed([c.bin, "--root", c.rt.root, "state", c.id], logs.get(c.rt.name)!);
+      if (t.code === 0) push(samples, c.rt, "stateCold", t.ms);
+      else failures.push({ runtime: c.rt.name, what: "state (cold)", err: t.err });
+    }
+  }
+  for (const c of cold) {
+    const log = logs.get(c.rt.name)!;
+    quiet(c.rt, log, ["kill", c.id, "KILL"]);
+    await waitStopped(c.rt, log, c.id);
+    removeQuietly(c.rt, log, c.id);
+    rmSync(c.bin, { force: true });
+  }
+  say("cold state done");
+}
+
 interface ParallelResult {
   wallMs: number[];
   failed: number;
@@ -349,6 +393,7 @@ async function main(): Promise<number> {
     const peakRss: Record<string, number[]> = {};
     await lifecycleRounds(rts, logs, bundles, samples, memory, peakRss, tmp);
     await execRounds(rts, logs, bundles.sleepBundle, samples);
+    await coldRounds(rts, logs, bundles.sleepBundle, tmp, samples);
     const par = await parallelRounds(rts, tmp, bundles.sleepBundle);
     const sizes: Record<string, SizeInfo> = {};
     for (const rt of rts) sizes[rt.name] = sizeOf(rt.bin);
@@ -366,6 +411,7 @@ async function main(): Promise<number> {
       { metric: "kill", unit: "ms", values: sum("kill"), target: 1.0 },
       { metric: "delete", unit: "ms", values: sum("delete"), target: 1.0 },
       { metric: "run /bin/true", unit: "ms", values: sum("run"), target: 0.8 },
+      { metric: "state, binary paged in by exec (as after a reboot)", unit: "ms", values: sum("stateCold") },
       { metric: "exec /bin/true", unit: "ms", values: sum("exec") },
       {
         metric: `${PARALLEL} parallel creates, wall`,

@@ -21,6 +21,8 @@ test(
     const report = JSON.parse(readFileSync(json, "utf8"));
     const text = JSON.stringify(report);
     for (const op of ["create", "start", "state", "kill", "delete", "run"]) expect(text).toContain(op);
+    // state through copies paged in cold, for both: every timed call succeeded.
+    for (const rt of ["dx-runtime", "runc"]) expect(report.samples[rt].stateCold.length).toBe(report.runs);
     expect(readFileSync(join(repo, "bench/results/latest-quick.md"), "utf8")).toContain("dx/runc");
   },
   { timeout: 300_000 },
