@@ -1,7 +1,6 @@
 // delete: the end of a container's life. Engines call it once per container, so its
 // common path loads neither koffi, the hooks nor the cgroup drivers (only their
 // teardown). (start and kill are in modules of their own: they need no node:fs at all.)
-import { existsSync, unlinkSync } from "node:fs";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
@@ -70,12 +69,7 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
     // module: a chunk loaded on demand costs delete ~0.2 ms even when nothing is done.
     releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
   }
-  const fifo = ctx.store.fifo(st.id);
-  if (existsSync(fifo)) {
-    try {
-      unlinkSync(fifo);
-    } catch {}
-  }
+  // The exec fifo, if start never took it, goes with the rest of the state dir.
   ctx.store.remove(st.id);
   if (st.bundle && spec?.hooks?.poststop?.length) {
     const { runHooksWarn } = require("../hooks/run") as Hooks;
