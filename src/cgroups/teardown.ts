@@ -8,7 +8,10 @@ import { hasFile, readFile, readOptional, readProcsRecursive, removeCgroupDir, r
 /** The key of the unified (cgroup2) directory among a container's recorded paths. */
 export const HYBRID_KEY = "";
 
-/** v1 hierarchies joined for consistency only (hybrid cgroup2, name=systemd): nothing there limits the container. */
+/**
+ * v1 hierarchies joined for consistency only (hybrid cgroup2, name=systemd): nothing
+ * there limits the container, so their failures never stop it (runc ignores them too).
+ */
 export function isOptionalV1(key: string): boolean {
   return key === HYBRID_KEY || key.startsWith("name=");
 }

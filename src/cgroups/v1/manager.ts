@@ -72,9 +72,6 @@ export function ensureCpusetDir(dir: string): void {
   }
 }
 
-// Hierarchies without a controller are joined for consistency only; their
-// failures never stop a container (runc ignores them too).
-const isOptional = isOptionalV1;
 
 export class V1Manager implements CgroupManager {
   readonly version = 1 as const;
@@ -96,7 +93,7 @@ export class V1Manager implements CgroupManager {
         if (key === "cpuset") ensureCpusetDir(path);
         else mkdirAll(path);
       } catch (e) {
-        if (!isOptional(key)) throw e;
+        if (!isOptionalV1(key)) throw e;
       }
     }
   }
@@ -179,7 +176,7 @@ export class V1Manager implements CgroupManager {
       try {
         await writeProc(path, pid);
       } catch (e) {
-        if (!isOptional(key)) throw e;
+        if (!isOptionalV1(key)) throw e;
       }
     }
   }

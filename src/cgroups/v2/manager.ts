@@ -50,17 +50,9 @@ export class V2Manager implements CgroupManager {
     return readProcsRecursive(this.dir);
   }
 
-  private waitFrozen(want: "0" | "1"): Promise<boolean> {
-    return waitFrozenV2(this.dir, want);
-  }
-
-  private writeFreeze(value: "0" | "1"): void {
-    writeFreezeV2(this.dir, value);
-  }
-
   async freeze(): Promise<void> {
-    this.writeFreeze("1");
-    if (!(await this.waitFrozen("1"))) {
+    writeFreezeV2(this.dir, "1");
+    if (!(await waitFrozenV2(this.dir, "1"))) {
       writeFile(this.dir, "cgroup.freeze", "0");
       throw new CgroupError("cgroup cgroup.freeze: timed out waiting for the cgroup to freeze");
     }
@@ -74,7 +66,7 @@ export class V2Manager implements CgroupManager {
     if (!isDir(this.dir)) return false;
     const want = readOptional(this.dir, "cgroup.freeze")?.trim();
     // Asked to freeze but not there yet still counts once it gets there.
-    return want === "1" && (await this.waitFrozen("1"));
+    return want === "1" && (await waitFrozenV2(this.dir, "1"));
   }
 
   stats(): Stats {
