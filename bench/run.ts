@@ -15,7 +15,7 @@ import { markdown, verdicts, type Row } from "./lib/report";
 const REPO = resolve(import.meta.dir, "..");
 const DX = join(REPO, "dist/dx-runtime");
 const OPS = ["create", "state", "start", "kill", "delete", "run"] as const;
-type Op = (typeof OPS)[number] | "exec" | "stateCold";
+type Op = (typeof OPS)[number] | "exec" | "stateCold" | "version";
 
 const argv = minimist(process.argv.slice(2), { boolean: ["quick", "crun", "build"], default: { crun: true, build: true }, string: ["runs", "parallel"] });
 const quick = !!argv.quick;
@@ -115,6 +115,15 @@ function removeQuietly(rt: Runtime, log: LogFile, id: string): void {
   untrack(rt, id);
 }
 
+/**
+ * What a command costs beyond start-up: the difference of the medians of the command and
+ * of `--version`, both timed in the same interleaved rounds.
+ */
+function ownWork(cmd: number[] | undefined, version: number[] | undefined): number | undefined {
+  if (!cmd?.length || !version?.length) return undefined;
+  return summarize(cmd).median - summarize(version).median;
+}
+
 // ---------------------------------------------------------------- phases
 
 type Samples = Record<string, Partial<Record<Op, number[]>>>;
@@ -156,6 +165,9 @@ async function lifecycleRounds(
           }
         }
       }
+      // Start-up and exit with no work: what every command pays before its own.
+      const v = op(rt, log, "--version", ["--version"], true);
+      if (v) push(samples, rt, "version", v.ms);
       const st = op(rt, log, "start", ["start", id]);
       if (st) push(samples, rt, "start", st.ms);
       const k = op(rt, log, "kill", ["kill", id, "KILL"]);
@@ -427,6 +439,12 @@ async function main(): Promise<number> {
       { metric: "delete", unit: "ms", values: sum("delete"), target: 1.0 },
       { metric: "run /bin/true", unit: "ms", values: sum("run"), target: 0.8 },
       { metric: "state, binary paged in by exec (as after a reboot)", unit: "ms", values: sum("stateCold") },
+      { metric: "`--version`: start-up and exit alone", unit: "ms", values: sum("version") },
+      ...(["state", "start", "kill", "delete"] as const).map((o) => ({
+        metric: `${o} minus \`--version\`: the command's own work`,
+        unit: "ms" as const,
+        values: per((n) => ownWork(samples[n]?.[o], samples[n]?.version)),
+      })),
       { metric: "exec /bin/true", unit: "ms", values: sum("exec") },
       {
         metric: `${PARALLEL} parallel creates, wall`,

@@ -23,6 +23,8 @@ test(
     for (const op of ["create", "start", "state", "kill", "delete", "run"]) expect(text).toContain(op);
     // state through copies paged in cold, for both: every timed call succeeded.
     for (const rt of ["dx-runtime", "runc"]) expect(report.samples[rt].stateCold.length).toBe(report.runs);
+    // --version, the start-up alone, is timed in every lifecycle round for both.
+    for (const rt of ["dx-runtime", "runc"]) expect(report.samples[rt].version.length).toBe(report.runs);
     expect(readFileSync(join(repo, "bench/results/latest-quick.md"), "utf8")).toContain("dx/runc");
   },
   { timeout: 300_000 },
