@@ -593,6 +593,20 @@ static int open_create(int base, const char *path, uint64_t resolve, int make)
 				r = mkdirat(parent, name, 0755);
 			}
 			if (r < 0 && errno == EEXIST) {
+				/* Made since the lookup: another container sharing this rootfs got
+				 * there first. Taken as found. */
+				fd = open_path(base, prefix, resolve);
+				if (fd >= 0) {
+					close(parent);
+					parent = fd;
+					c = e;
+					continue;
+				}
+				if (errno != ENOENT) {
+					int err = errno;
+					close(parent);
+					return errno = err, -1;
+				}
 				/* Present but unresolvable: a dangling symlink. */
 				ssize_t ln = readlinkat(parent, name, link, sizeof link - 1);
 				int err = errno;

@@ -41,6 +41,26 @@ test("50 parallel creates with distinct ids all succeed, then 50 parallel delete
   for (const id of ids) expect(fs.existsSync(path.join(currentSuite().root, id))).toBe(false);
 });
 
+test("parallel creates on one rootfs all make the same missing mountpoints", async () => {
+  // Each init makes the missing directories of its mount targets in the shared rootfs;
+  // one that loses the race to make a directory must take the winner's as found.
+  for (let round = 0; round < 6; round++) {
+    const b = makeBundle({
+      args: ["sleep", "100"],
+      patch: (c) => {
+        for (let m = 0; m < 6; m++) c.mounts.push({ destination: `/dxt-race${round}/a/b/m${m}`, type: "tmpfs", source: "tmpfs" });
+      },
+    });
+    const ids = Array.from({ length: 20 }, () => uniqueId());
+    const results = await Promise.all(ids.map((id) => rt(["create", "--bundle", b.dir, id], { timeoutMs: 120_000 })));
+    try {
+      expect(results.filter((r) => r.code !== 0).map(explain)).toEqual([]);
+    } finally {
+      await Promise.all(ids.map((id) => rt(["delete", "--force", id], { timeoutMs: 120_000 })));
+    }
+  }
+});
+
 test("20 parallel creates with the same id: exactly one wins, the rest say it already exists", async () => {
   const b = makeBundle({ args: ["sleep", "100"] });
   const id = uniqueId();
