@@ -1,7 +1,7 @@
 // One function per runc command: flags in, container operations out.
 import type { Context } from "./context";
 import { RuntimeError } from "./errors";
-import { oneId, parseFlags, type FlagSpec } from "./parse";
+import { oneId, parseFlags, positionals, type FlagSpec } from "./parse";
 import { out } from "./output";
 // The hot commands engines call for every container load with the entry chunk: each
 // chunk loaded later, by import() or require, costs ~0.1-0.3 ms. None of these touch
@@ -88,7 +88,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx, a) {
       const { exec } = await import("../container/exec");
       const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-      const pos = a._.map(String);
+      const pos = positionals(a);
       if (!pos.length) throw new RuntimeError("exec: requires the container id");
       const preserveFds = preserveFdsOf(a);
       const gids = list(a["additional-gids"]).flatMap((g) => g.split(",")).filter(Boolean).map(Number);
@@ -126,7 +126,7 @@ export const COMMANDS: Record<string, Command> = {
   kill: {
     flags: { boolean: ["all"], alias: { a: "all" } },
     async run(ctx, a) {
-      const args = a._.map(String);
+      const args = positionals(a);
       if (args.length < 1 || args.length > 2) throw new RuntimeError(`kill: requires 1 or 2 arguments (id [signal]), got ${args.length}`);
       await kill(ctx, args[0]!, parseSignal(args[1]), !!a.all);
       return 0;
@@ -136,7 +136,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: { boolean: ["force"], alias: { f: "force" } },
     async run(ctx, a) {
       const { remove } = await import("../container/destroy");
-      const ids = a._.map(String);
+      const ids = positionals(a);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
       for (const id of ids) await remove(ctx, id, !!a.force);
       return 0;
@@ -154,7 +154,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: { string: ["format"], alias: { f: "format" }, default: { format: "table" } },
     async run(ctx, a) {
       const { ps } = await import("./ps");
-      const ids = a._.map(String);
+      const ids = positionals(a);
       if (!ids.length) throw new RuntimeError("ps: requires the container id");
       return ps(ctx, ids[0]!, a.format, ids.slice(1).concat((a["--"] ?? []).map(String)));
     },

@@ -7,17 +7,26 @@ const SIGNALS: Record<string, number> = {
   IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
+function isDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** "KILL", "SIGKILL", "9", "RTMIN+3" → number, as runc's kill accepts them. */
 export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === "") return 15;
-  if (/^\d+$/.test(s)) {
+  if (isDigits(s)) {
     const n = Number(s);
     if (n < 1 || n > 64) throw new RuntimeError(`invalid signal: ${s}`);
     return n;
   }
   let name = s.toUpperCase();
   if (name.startsWith("SIG")) name = name.slice(3);
-  const rt = /^RTMIN(?:\+(\d+))?$/.exec(name) ?? /^RTMAX(?:-(\d+))?$/.exec(name);
+  // Only real-time names reach a regular expression (the first costs a process ~0.1 ms).
+  const rt = name.startsWith("RT") ? (/^RTMIN(?:\+(\d+))?$/.exec(name) ?? /^RTMAX(?:-(\d+))?$/.exec(name)) : null;
   if (rt) {
     const off = Number(rt[1] ?? 0);
     const n = name.startsWith("RTMIN") ? 34 + off : 64 - off;

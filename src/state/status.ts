@@ -51,8 +51,12 @@ async function frozen(st: StoredState, probe: Probe): Promise<boolean> {
     const dir = cg.paths["freezer"];
     return !!dir && (await probe.text(`${dir}/freezer.state`))?.trim() === "FROZEN";
   }
-  const dir = Object.values(cg.paths)[0];
-  return !!dir && /^frozen 1$/m.test((await probe.text(`${dir}/cgroup.events`)) ?? "");
+  let dir: string | undefined;
+  for (const k in cg.paths) {
+    dir = cg.paths[k];
+    break;
+  }
+  return !!dir && `\n${(await probe.text(`${dir}/cgroup.events`)) ?? ""}\n`.includes("\nfrozen 1\n");
 }
 
 /** The runtime-spec state object (plus runc's extra fields, which engines read). */

@@ -36,12 +36,21 @@ export interface StoredState {
   started?: boolean;
 }
 
-const ID_RE = /^[\w+\-.]+$/;
+/** [A-Za-z0-9_+.-]+ checked by hand: every command validates an id, and the first regular
+ * expression a process runs costs ~0.1 ms. */
+function idChars(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 43 || c === 45 || c === 46;
+    if (!ok) return false;
+  }
+  return true;
+}
 
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntimeError("container id cannot be empty");
   // A leading dot is kept for the runtime's own entries under --root (.seccomp).
-  if (!ID_RE.test(id) || id.startsWith(".") || id.length > 1024)
+  if (!idChars(id) || id.startsWith(".") || id.length > 1024)
     throw new RuntimeError(`invalid container id format: ${id}`);
   return id;
 }
@@ -52,7 +61,9 @@ const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
 export class Store {
   readonly root: string;
   constructor(root: string) {
-    this.root = root.length > 1 ? root.replace(/\/+$/, "") : root;
+    let end = root.length;
+    while (end > 1 && root.charCodeAt(end - 1) === 47) end--;
+    this.root = root.slice(0, end);
   }
 
   dir(id: string): string {
