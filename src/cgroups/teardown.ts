@@ -33,13 +33,15 @@ export async function thawV1(dir: string): Promise<void> {
 }
 
 export async function destroyV1(paths: Record<string, string>): Promise<void> {
-  const entries = Object.entries(paths);
+  const optional: string[] = [];
+  const limiting: string[] = [];
+  for (const k in paths) (isOptionalV1(k) ? optional : limiting).push(paths[k]!);
   try {
-    await removeCgroupDirs(entries.filter(([k]) => isOptionalV1(k)).map(([, p]) => p));
+    await removeCgroupDirs(optional);
   } catch {
     // Joined for consistency only; a leftover there holds no limits.
   }
-  await removeCgroupDirs(entries.filter(([k]) => !isOptionalV1(k)).map(([, p]) => p));
+  await removeCgroupDirs(limiting);
 }
 
 /** The container's cgroup2 directory among its recorded paths. */

@@ -1,7 +1,6 @@
 // A container without a mount namespace of its own makes its mounts in the runtime's,
 // under its rootfs; nothing takes them away when its processes end, so delete does.
 import { readFileSync, readlinkSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { Spec } from "../spec/types";
 import { close, O_CLOEXEC, tryOpen, umountDetach } from "../native/libc";
 
@@ -9,7 +8,9 @@ const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
 
 export function sharesHostMountNs(spec: Spec | undefined): boolean {
-  return !(spec?.linux?.namespaces ?? []).some((n) => n.type === "mount");
+  // A loop, and node:path only past this: every delete asks (see cgroups/files.ts).
+  for (const n of spec?.linux?.namespaces ?? []) if (n.type === "mount") return false;
+  return true;
 }
 
 /** Mount points as mountinfo spells them, with its octal escapes undone. */
@@ -30,6 +31,7 @@ function mountPoints(): Set<string> {
  */
 export function releaseHostMounts(rootfs: string, spec: Spec | undefined, warn: (m: string) => void): void {
   if (!spec || !sharesHostMountNs(spec)) return;
+  const { join, resolve } = require("node:path") as typeof import("node:path");
   const targets = [...(spec.mounts ?? []).map((m) => m.destination), ...(spec.linux?.devices ?? []).map((d) => d.path)]
     .map((d) => join(rootfs, resolve("/", d)))
     .reverse();
