@@ -592,56 +592,48 @@ static int open_create(int base, const char *path, uint64_t resolve, int make)
 			} else {
 				r = mkdirat(parent, name, 0755);
 			}
-			if (r < 0 && errno == EEXIST) {
-				/* Made since the lookup: another container sharing this rootfs got
-				 * there first. Taken as found. */
-				fd = open_path(base, prefix, resolve);
-				if (fd >= 0) {
-					close(parent);
-					parent = fd;
-					c = e;
-					continue;
-				}
-				if (errno != ENOENT) {
-					int err = errno;
-					close(parent);
-					return errno = err, -1;
-				}
-				/* Present but unresolvable: a dangling symlink. */
-				ssize_t ln = readlinkat(parent, name, link, sizeof link - 1);
-				int err = errno;
-				close(parent);
-				if (ln < 0)
-					return errno = (err == EINVAL ? EEXIST : err), -1;
-				if (resolve & RESOLVE_NO_SYMLINKS)
-					return errno = ELOOP, -1;
-				link[ln] = 0;
-				size_t nn = 0;
-				if (link[0] != '/') {
-					memcpy(next, prefix, before);
-					nn = before;
-					next[nn++] = '/';
-				}
-				size_t need = nn + (size_t)ln + strlen(e) + 1;
-				if (need > sizeof next)
-					return errno = ENAMETOOLONG, -1;
-				memcpy(next + nn, link, (size_t)ln);
-				nn += (size_t)ln;
-				strcpy(next + nn, e);
-				strcpy(cur, next);
-				goto restart;
-			}
-			if (r < 0) {
+			if (r < 0 && errno != EEXIST) {
 				int err = errno;
 				close(parent);
 				return errno = err, -1;
 			}
+			/* Made here, or since the lookup by another container sharing this
+			 * rootfs: either way it is looked up again and taken as found. */
 			fd = open_path(base, prefix, resolve);
+			if (fd >= 0) {
+				close(parent);
+				parent = fd;
+				c = e;
+				continue;
+			}
+			if (r >= 0 || errno != ENOENT) {
+				int err = errno;
+				close(parent);
+				return errno = err, -1;
+			}
+			/* Present but unresolvable: a dangling symlink. */
+			ssize_t ln = readlinkat(parent, name, link, sizeof link - 1);
+			int err = errno;
 			close(parent);
-			if (fd < 0)
-				return -1;
-			parent = fd;
-			c = e;
+			if (ln < 0)
+				return errno = (err == EINVAL ? EEXIST : err), -1;
+			if (resolve & RESOLVE_NO_SYMLINKS)
+				return errno = ELOOP, -1;
+			link[ln] = 0;
+			size_t nn = 0;
+			if (link[0] != '/') {
+				memcpy(next, prefix, before);
+				nn = before;
+				next[nn++] = '/';
+			}
+			size_t need = nn + (size_t)ln + strlen(e) + 1;
+			if (need > sizeof next)
+				return errno = ENAMETOOLONG, -1;
+			memcpy(next + nn, link, (size_t)ln);
+			nn += (size_t)ln;
+			strcpy(next + nn, e);
+			strcpy(cur, next);
+			goto restart;
 		}
 restart:;
 	}
