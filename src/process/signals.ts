@@ -1,4 +1,5 @@
 import { RuntimeError } from "../cli/errors";
+import { allChars, isDigit } from "../cli/chars";
 
 const SIGNALS: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10,
@@ -7,18 +8,10 @@ const SIGNALS: Record<string, number> = {
   IO: 29, POLL: 29, PWR: 30, SYS: 31,
 };
 
-function isDigits(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
 /** "KILL", "SIGKILL", "9", "RTMIN+3" → number, as runc's kill accepts them. */
 export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === "") return 15;
-  if (isDigits(s)) {
+  if (allChars(s, isDigit)) {
     const n = Number(s);
     if (n < 1 || n > 64) throw new RuntimeError(`invalid signal: ${s}`);
     return n;
