@@ -15,7 +15,7 @@ import { markdown, verdicts, type Row } from "./lib/report";
 const REPO = resolve(import.meta.dir, "..");
 const DX = join(REPO, "dist/dx-runtime");
 const OPS = ["create", "state", "start", "kill", "delete", "run"] as const;
-type Op = (typeof OPS)[number] | "exec" | "stateCold" | "version";
+type Op = (typeof OPS)[number] | "exec" | "stateCold" | "version" | "floor";
 
 const argv = minimist(process.argv.slice(2), { boolean: ["quick", "crun", "build"], default: { crun: true, build: true }, string: ["runs", "parallel"] });
 const quick = !!argv.quick;
@@ -124,6 +124,25 @@ function ownWork(cmd: number[] | undefined, version: number[] | undefined): numb
   return summarize(cmd).median - summarize(version).median;
 }
 
+/**
+ * How much of runc's time for each hot command is left once a compiled Bun program has
+ * started and exited: the room dx-runtime's own code has under a ratio of 1.0.
+ */
+function roomAboveFloor(samples: Samples): string | undefined {
+  const floor = samples["dx-runtime"]?.floor;
+  if (!floor?.length) return undefined;
+  const f = summarize(floor).median;
+  const parts: string[] = [];
+  for (const o of ["state", "start", "kill", "delete"] as const) {
+    const runc = samples["runc"]?.[o];
+    const dx = samples["dx-runtime"]?.[o];
+    if (!runc?.length || !dx?.length) continue;
+    const r = summarize(runc).median;
+    parts.push(`${o} ${(r - f).toFixed(1)} ms (dx-runtime's code takes ${(summarize(dx).median - f).toFixed(1)})`);
+  }
+  return `start-up floor ${f.toFixed(1)} ms: runc's time minus the floor, the room left for dx-runtime's own code at a ratio of 1.0: ${parts.join(", ")}`;
+}
+
 // ---------------------------------------------------------------- phases
 
 type Samples = Record<string, Partial<Record<Op, number[]>>>;
@@ -142,6 +161,7 @@ async function lifecycleRounds(
   memory: Record<string, WaitingMemory[]>,
   peakRss: Record<string, number[]>,
   tmpDir: string,
+  floor: string | undefined,
 ): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     for (const rt of rotate(rts, i)) {
@@ -168,6 +188,11 @@ async function lifecycleRounds(
       // Start-up and exit with no work: what every command pays before its own.
       const v = op(rt, log, "--version", ["--version"], true);
       if (v) push(samples, rt, "version", v.ms);
+      if (floor && rt.name === "dx-runtime") {
+        const f = timed([floor], log, true);
+        if (f.code === 0) push(samples, rt, "floor", f.ms);
+        else failures.push({ runtime: rt.name, what: "start-up floor", err: f.err || `exit ${f.code}` });
+      }
       const st = op(rt, log, "start", ["start", id]);
       if (st) push(samples, rt, "start", st.ms);
       const k = op(rt, log, "kill", ["kill", id, "KILL"]);
@@ -248,6 +273,33 @@ function installed(src: string, tmp: string, name: string): string {
   const dst = join(dir, name);
   writeFileSync(dst, readFileSync(src), { mode: 0o755 });
   return dst;
+}
+
+/**
+ * A program with no code beyond printing a line and exiting, compiled by the same Bun
+ * with the same flags as dx-runtime: what any command of a compiled Bun binary costs
+ * before its own code loads. Written fresh into the temp dir, like the installed copies.
+ */
+function buildFloor(tmp: string): string | undefined {
+  const script: string = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).scripts.build;
+  const m = / build (--compile .*?) src\/main\.ts --outfile /.exec(script);
+  if (!m) {
+    notes.push("the start-up floor was not measured: no `bun build --compile` in package.json's build script");
+    return undefined;
+  }
+  const src = join(tmp, "floor.ts");
+  writeFileSync(src, 'console.log("floor");\nprocess.exit(0);\n');
+  const out = join(tmp, "bin", "floor");
+  const r = Bun.spawnSync([join(REPO, "node_modules/@oven/bun-linux-x64/bin/bun"), "build", ...m[1]!.split(" "), src, "--outfile", out], {
+    cwd: tmp,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0) {
+    failures.push({ runtime: "dx-runtime", what: "build the start-up floor", err: r.stderr.toString().trim().split("\n").pop() ?? "" });
+    return undefined;
+  }
+  return out;
 }
 
 /**
@@ -418,7 +470,8 @@ async function main(): Promise<number> {
     const samples: Samples = {};
     const memory: Record<string, WaitingMemory[]> = {};
     const peakRss: Record<string, number[]> = {};
-    await lifecycleRounds(rts, logs, bundles, samples, memory, peakRss, tmp);
+    const floor = buildFloor(tmp);
+    await lifecycleRounds(rts, logs, bundles, samples, memory, peakRss, tmp, floor);
     await execRounds(rts, logs, bundles.sleepBundle, samples);
     await coldRounds(rts, logs, bundles.sleepBundle, tmp, samples);
     const par = await parallelRounds(rts, tmp, bundles.sleepBundle);
@@ -440,6 +493,7 @@ async function main(): Promise<number> {
       { metric: "run /bin/true", unit: "ms", values: sum("run"), target: 0.8 },
       { metric: "state, binary paged in by exec (as after a reboot)", unit: "ms", values: sum("stateCold") },
       { metric: "`--version`: start-up and exit alone", unit: "ms", values: sum("version") },
+      { metric: "an empty program compiled like dx-runtime: the floor of any compiled Bun command", unit: "ms", values: sum("floor") },
       ...(["state", "start", "kill", "delete"] as const).map((o) => ({
         metric: `${o} minus \`--version\`: the command's own work`,
         unit: "ms" as const,
@@ -476,6 +530,8 @@ async function main(): Promise<number> {
       const procs = memory[n]?.[0]?.procs.map((p) => p.comm).join(", ");
       if (procs) notes.push(`${n} while created: ${procs}`);
     }
+    const floorNote = roomAboveFloor(samples);
+    if (floorNote) notes.push(floorNote);
     for (const rt of rts) if (rt.wrapperNote) notes.push(`${rt.wrapperNote}; that wrapper alone costs ${nsenterMs?.toFixed(1) ?? "?"} ms per call, included in crun's times`);
     notes.push(
       `dx-runtime binary: ${sizes["dx-runtime"]!.parts!.map((p) => `${p.name} ${(p.bytes / 2 ** 20).toFixed(1)} MiB`).join("; ")}`,

@@ -25,6 +25,9 @@ test(
     for (const rt of ["dx-runtime", "runc"]) expect(report.samples[rt].stateCold.length).toBe(report.runs);
     // --version, the start-up alone, is timed in every lifecycle round for both.
     for (const rt of ["dx-runtime", "runc"]) expect(report.samples[rt].version.length).toBe(report.runs);
+    // The empty program compiled like dx-runtime, the start-up floor, ran in every round.
+    expect(report.samples["dx-runtime"].floor.length).toBe(report.runs);
+    expect(report.notes.some((n: string) => n.startsWith("start-up floor "))).toBe(true);
     expect(readFileSync(join(repo, "bench/results/latest-quick.md"), "utf8")).toContain("dx/runc");
   },
   { timeout: 300_000 },
