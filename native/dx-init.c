@@ -564,54 +564,43 @@ static int open_create(int base, const char *path, uint64_t resolve, int make)
 			plen += clen;
 			prefix[plen] = 0;
 
-			fd = open_path(base, prefix, resolve);
-			if (fd >= 0) {
-				close(parent);
-				parent = fd;
-				c = e;
-				continue;
-			}
-			if (errno != ENOENT) {
-				int err = errno;
-				close(parent);
-				return errno = err, -1;
-			}
-
 			const char *name = prefix + before + 1;
-			int last = 1;
-			for (const char *t = e; *t; t++)
-				if (*t != '/') {
-					last = 0;
-					break;
-				}
-			int r;
-			if (last && make == MAKE_FILE) {
-				r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (r >= 0)
-					close(r);
-			} else {
-				r = mkdirat(parent, name, 0755);
-			}
-			if (r < 0 && errno != EEXIST) {
-				int err = errno;
-				close(parent);
-				return errno = err, -1;
-			}
-			/* Made here, or since the lookup by another container sharing this
-			 * rootfs: either way it is looked up again and taken as found. */
+			int dangling = 0;
 			fd = open_path(base, prefix, resolve);
+			if (fd < 0 && errno == ENOENT) {
+				int last = 1;
+				for (const char *t = e; *t; t++)
+					if (*t != '/') {
+						last = 0;
+						break;
+					}
+				int r;
+				if (last && make == MAKE_FILE) {
+					r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+					if (r >= 0)
+						close(r);
+				} else {
+					r = mkdirat(parent, name, 0755);
+				}
+				/* Made here, or since the lookup by another container sharing this
+				 * rootfs: either way it is looked up again and taken as found. */
+				if (r >= 0 || errno == EEXIST) {
+					fd = open_path(base, prefix, resolve);
+					/* Present but unresolvable: a dangling symlink. */
+					dangling = fd < 0 && r < 0 && errno == ENOENT;
+				}
+			}
 			if (fd >= 0) {
 				close(parent);
 				parent = fd;
 				c = e;
 				continue;
 			}
-			if (r >= 0 || errno != ENOENT) {
+			if (!dangling) {
 				int err = errno;
 				close(parent);
 				return errno = err, -1;
 			}
-			/* Present but unresolvable: a dangling symlink. */
 			ssize_t ln = readlinkat(parent, name, link, sizeof link - 1);
 			int err = errno;
 			close(parent);
