@@ -14,6 +14,7 @@ import { markdown, verdicts, type Row } from "./lib/report";
 
 const REPO = resolve(import.meta.dir, "..");
 const DX = join(REPO, "dist/dx-runtime");
+const BUN_DIR = join(REPO, "node_modules/@oven/bun-linux-x64/bin");
 const OPS = ["create", "state", "start", "kill", "delete", "run"] as const;
 type Op = (typeof OPS)[number] | "exec" | "stateCold" | "version" | "floor";
 
@@ -68,12 +69,11 @@ function ensureBuilt(): void {
     return;
   }
   say("building dx-runtime (npm run build)");
-  const bunDir = join(REPO, "node_modules/@oven/bun-linux-x64/bin");
   const r = Bun.spawnSync(["npm", "run", "build"], {
     cwd: REPO,
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, PATH: `${join(REPO, "node_modules/.bin")}:${bunDir}:${process.env.PATH}` },
+    env: { ...process.env, PATH: `${join(REPO, "node_modules/.bin")}:${BUN_DIR}:${process.env.PATH}` },
   });
   if (r.exitCode !== 0) {
     const tail = (r.stderr.toString() + r.stdout.toString()).trim().split("\n").slice(-5).join(" | ");
@@ -290,7 +290,7 @@ function buildFloor(tmp: string): string | undefined {
   const src = join(tmp, "floor.ts");
   writeFileSync(src, 'console.log("floor");\nprocess.exit(0);\n');
   const out = join(tmp, "bin", "floor");
-  const r = Bun.spawnSync([join(REPO, "node_modules/@oven/bun-linux-x64/bin/bun"), "build", ...m[1]!.split(" "), src, "--outfile", out], {
+  const r = Bun.spawnSync([join(BUN_DIR, "bun"), "build", ...m[1]!.split(" "), src, "--outfile", out], {
     cwd: tmp,
     stdout: "pipe",
     stderr: "pipe",
