@@ -148,6 +148,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
       seccomp,
       warn: (m) => ctx.log.warn(m),
       setgroups: setgroupsAllowed(),
+      rootless,
     });
     await stub.ch.send(Msg.PLAN, encodePlan(plan.steps));
 

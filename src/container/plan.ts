@@ -220,6 +220,8 @@ export interface CreatePlanInput {
   warn: (m: string) => void;
   /** see ProcessPlanInput.setgroups */
   setgroups?: boolean;
+  /** the runtime itself is rootless: no mknod even without a user namespace of the container's */
+  rootless?: boolean;
 }
 
 export interface CreatePlan {
@@ -305,7 +307,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     rootfs: inp.rootfs,
     mounts: spec.mounts ?? [],
     devices: linux.devices ?? [],
-    userns,
+    userns: userns || !!inp.rootless,
     terminal,
     cgroup: inp.cgroupMount,
     hostMountNs,
