@@ -76,7 +76,7 @@ enum {
 
 enum {
 	HOW_IN_ROOT = 1, HOW_MKDIR = 2, HOW_MKFILE = 4, HOW_NO_SYMLINK = 8,
-	HOW_KEEP_LOCKED = 16, HOW_SOURCE_IN_ROOT = 32
+	HOW_KEEP_LOCKED = 16, HOW_SOURCE_IN_ROOT = 32, HOW_SYS_BIND_ON_EPERM = 64
 };
 
 enum {
@@ -861,6 +861,27 @@ static void op_keyring(struct field *f)
 /* Phase C: filesystem                                                 */
 /* ------------------------------------------------------------------ */
 
+/* The remount that gives a fresh bind its flags, on the target looked up again: the fd
+ * opened before the bind still names the directory underneath. */
+static void remount_bound(uint64_t how, const char *tgt, unsigned long keep)
+{
+	char buf[40];
+	const char *path = tgt;
+	int fd = -1;
+
+	if (how & HOW_IN_ROOT) {
+		fd = open_create(root(), tgt, RESOLVE_IN_ROOT, MAKE_NONE);
+		if (fd < 0)
+			die(errno, "remount ", tgt, ": open target");
+		if (!pivoted)
+			path = fd_path(fd, buf);
+	}
+	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | keep | locked_flags(fd, path, 0), NULL) < 0)
+		die(errno, "remount /sys bound to ", tgt);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void op_mount(struct field *f)
 {
 	unsigned long flags = (unsigned long)f[0].u;
@@ -896,8 +917,17 @@ static void op_mount(struct field *f)
 	}
 	if ((how & HOW_KEEP_LOCKED) && (flags & MS_REMOUNT))
 		flags |= locked_flags(tfd, mtgt, 0);
-	if (mount(msrc, mtgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
-		die(errno, "mount ", what, " to ", tgt);
+	if (mount(msrc, mtgt, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0) {
+		if (errno != EPERM || !(how & HOW_SYS_BIND_ON_EPERM))
+			die(errno, "mount ", what, " to ", tgt);
+		/* A user namespace that does not own the network namespace may not mount
+		 * sysfs: the host's /sys is bound instead, with the flags asked for. */
+		if (mount("/sys", mtgt, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die(errno, "bind /sys to ", tgt, " (a sysfs mount was refused)");
+		unsigned long keep = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		if (keep)
+			remount_bound(how, tgt, keep);
+	}
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)

@@ -1,7 +1,8 @@
 // dx-runtime: runc's command line over the OCI runtime-spec operations.
 import { parseGlobals, parseFlags } from "./cli/parse";
 import { Logger } from "./cli/log";
-import { Store, DEFAULT_ROOT } from "./state/store";
+import { Store } from "./state/store";
+import { defaultStateRoot } from "./rootless/root";
 import { RuntimeError } from "./cli/errors";
 import { COMMANDS, commandHelp } from "./cli/commands";
 import pkg from "../package.json" with { type: "json" };
@@ -10,7 +11,7 @@ import { exit, out } from "./cli/output";
 async function main(argv: string[]): Promise<number> {
   let log = new Logger({ format: "text", debug: false });
   try {
-    const { g, cmd, rest } = parseGlobals(argv, DEFAULT_ROOT);
+    const { g, cmd, rest } = parseGlobals(argv, "");
     log = new Logger({ file: g.log, format: g.logFormat, debug: g.debug });
     if (g.version) {
       out(`dx-runtime version ${pkg.version}\nspec: 1.2.0\n`);
@@ -29,7 +30,14 @@ async function main(argv: string[]): Promise<number> {
       out(commandHelp(cmd));
       return 0;
     }
-    const ctx = { g, log, store: new Store(g.root) };
+    let store: Store;
+    if (g.root) store = new Store(g.root);
+    else {
+      const d = defaultStateRoot();
+      g.root = d.path;
+      store = new Store(d.path, d.xdg ? 0o1700 : undefined);
+    }
+    const ctx = { g, log, store };
     return await c.run(ctx, args);
   } catch (e: any) {
     const msg = e instanceof RuntimeError ? e.message : e?.message ? String(e.message) : String(e);

@@ -205,7 +205,7 @@ export const COMMANDS: Record<string, Command> = {
       const dir = resolve(a.bundle || ".");
       const file = join(dir, "config.json");
       if (existsSync(file)) throw new RuntimeError("File config.json exists. Remove it first");
-      const rootless = a.rootless ? { uid: process.getuid!(), gid: process.getgid!() } : undefined;
+      const rootless = a.rootless ? { uid: process.geteuid!(), gid: process.getegid!() } : undefined;
       writeFileSync(file, renderSpec(defaultSpec({ rootless })), { mode: 0o666 });
       return 0;
     },

@@ -112,6 +112,8 @@ export interface Globals {
   logFormat: "text" | "json";
   debug: boolean;
   systemdCgroup: boolean;
+  /** --rootless true|false|auto (src/rootless/detect.ts); undefined is auto */
+  rootless?: string;
   help: boolean;
   version: boolean;
 }
@@ -136,6 +138,7 @@ export function parseGlobals(argv: string[], defaultRoot: string): { g: Globals;
       if (v === undefined) throw new RuntimeError(`flag needs an argument: --${name}`);
       if (name === "root") g.root = v;
       else if (name === "log") g.log = v;
+      else if (name === "rootless") g.rootless = v;
       else if (name === "log-format") {
         if (v !== "text" && v !== "json") throw new RuntimeError(`invalid log-format: ${v}`);
         g.logFormat = v;

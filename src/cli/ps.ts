@@ -9,7 +9,8 @@ import { out } from "./output";
 export async function ps(ctx: Context, id: string, format: string, psArgs: string[]): Promise<number> {
   const { st, status } = await load(ctx.store, id, fsProbe);
   if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
-  const pids = cgroupOf(st)?.pids() ?? [st.pid];
+  const cg = cgroupOf(st);
+  const pids = cg ? cg.pids() : (require("../rootless/pids") as typeof import("../rootless/pids")).pidsWithoutCgroup(st.pid);
   if (format === "json") {
     out(JSON.stringify(pids) + "\n");
     return 0;

@@ -19,6 +19,11 @@ import { readFileSync } from "node:fs";
 import { openCgroup, type CgroupManager } from "../cgroups";
 import type { CgroupMountInfo } from "../mounts/plan";
 import { releaseHostMounts } from "../mounts/release";
+import { isRootless } from "../rootless/detect";
+import { applyRootless, createRootlessCgroup, ownCgroupPaths } from "../rootless/cgroup";
+import { setgroupsAllowed, writeIdMapsRootless } from "../rootless/idmap";
+import { userName } from "../rootless/owner";
+import { checkRlimits, oomScoreAdjError } from "../rootless/checks";
 
 export interface CreateOptions {
   id: string;
@@ -54,6 +59,8 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   if (o.preserveFds < 0 || !Number.isInteger(o.preserveFds)) throw new RuntimeError("--preserve-fds must be a non-negative integer");
 
   const { store } = ctx;
+  const rootless = isRootless(ctx.g.rootless);
+  if (rootless) checkRlimits(proc.rlimits);
   store.claim(id);
   // The lock is a flock on the state dir taken by the stub through this open file: it
   // is ours until this fd closes, and costs no FFI here.
@@ -81,7 +88,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     creator: { pid: process.pid, startTime: me?.startTime ?? 0 },
     created: new Date().toISOString(),
     rootfs,
-    owner: "root",
+    owner: userName(),
     config: spec,
     systemdCgroup: ctx.g.systemdCgroup,
   };
@@ -108,16 +115,22 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // before it, the state dir alone reads as a stopped container.)
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
-    cg.create();
+    if (rootless) {
+      cg = await createRootlessCgroup(own, spec.linux?.resources, (m) => ctx.log.debug(m));
+      if (!cg) {
+        delete st.cgroup;
+        store.write(st);
+      }
+    } else own.create();
     // The stub joins the cgroups itself before it clones the init (no grace period; see
     // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init, so
     // it goes back to the runtime's own cgroups once the init exists.
-    const cgroupJoin = cg.joinPlan(o.foreground);
+    const cgroupJoin = cg?.joinPlan(o.foreground);
 
     const ns = spec.linux?.namespaces ?? [];
     const cgroupMount: CgroupMountInfo = {
-      version: cg.version,
-      paths: mountableCgroupPaths(cg),
+      version: own.version,
+      paths: cg ? mountableCgroupPaths(cg) : mountableCgroupPaths({ version: own.version, paths: ownCgroupPaths(own.version) }),
       newNamespace: ns.some((n) => n.type === "cgroup" && !n.path),
     };
     const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
@@ -134,6 +147,8 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
       cgroupJoin,
       seccomp,
       warn: (m) => ctx.log.warn(m),
+      setgroups: setgroupsAllowed(),
+      rootless,
     });
     await stub.ch.send(Msg.PLAN, encodePlan(plan.steps));
 
@@ -144,19 +159,21 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     initPid = pidOf(first);
     // Limits once the init exists: before the clone, a joined P and its child would both
     // count against pids.max. The init waits for GO, so nothing runs unlimited.
-    cg.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    if (rootless) {
+      if (cg) applyRootless(cg, spec.linux?.resources, (m) => ctx.log.warn(m));
+    } else cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
     st.pid = initPid;
     st.startTime = procStat(initPid)?.startTime ?? 0;
     st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));
     store.write(st);
 
-    if (plan.ns.created.has("user")) writeIdMaps(initPid, spec);
+    if (plan.ns.created.has("user")) writeIdMaps(initPid, spec, rootless);
     if (proc.oomScoreAdj !== undefined) {
       try {
         writeFileSync(`/proc/${initPid}/oom_score_adj`, String(proc.oomScoreAdj));
       } catch (e: any) {
         // Going below our own value needs CAP_SYS_RESOURCE; engines show only this line.
-        throw new RuntimeError(`process.oomScoreAdj ${proc.oomScoreAdj}: write /proc/${initPid}/oom_score_adj: ${e?.code ?? e}`);
+        throw new RuntimeError(rootless ? oomScoreAdjError(proc.oomScoreAdj, initPid, e?.code ?? String(e)) : `process.oomScoreAdj ${proc.oomScoreAdj}: write /proc/${initPid}/oom_score_adj: ${e?.code ?? e}`);
       }
     }
 
@@ -237,7 +254,7 @@ function existingPids(cg: CgroupManager): number[] {
 }
 
 /** v1: one dir per hierarchy, named as the container should see it; v2: the one dir. */
-function mountableCgroupPaths(cg: CgroupManager): Record<string, string> {
+function mountableCgroupPaths(cg: Pick<CgroupManager, "version" | "paths">): Record<string, string> {
   if (cg.version === 2) return { "": Object.values(cg.paths)[0]! };
   const out: Record<string, string> = {};
   for (const [name, dir] of Object.entries(cg.paths)) {
@@ -253,12 +270,13 @@ export function compileSeccompLazy(spec: Spec, ctx: Context) {
   return compileSeccompCached(spec.linux!.seccomp!, ctx.store.root, (m) => ctx.log.warn(m));
 }
 
-function writeIdMaps(pid: number, spec: Spec): void {
+function writeIdMaps(pid: number, spec: Spec, rootless: boolean): void {
   const fmt = (maps: { containerID: number; hostID: number; size: number }[] | undefined) =>
     (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join("\n") + "\n";
   const uid = spec.linux?.uidMappings;
   const gid = spec.linux?.gidMappings;
   if (!uid?.length || !gid?.length) throw new RuntimeError("config.json: a new user namespace needs uidMappings and gidMappings");
+  if (rootless && process.geteuid?.() !== 0) return writeIdMapsRootless(pid, uid, gid);
   try {
     writeFileSync(`/proc/${pid}/uid_map`, fmt(uid));
     writeFileSync(`/proc/${pid}/gid_map`, fmt(gid));

@@ -13,6 +13,9 @@ import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, sendGo, stubError } from "../native/stub";
 import { primeAttach } from "../cgroups";
 import { cgroupOf } from "./cgroup";
+import { setgroupsAllowed } from "../rootless/idmap";
+import { isRootless } from "../rootless/detect";
+import { checkRlimits } from "../rootless/checks";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { compileSeccompLazy, passesFds, sendSeccompListener, sendToConsoleSocket, writePidFile } from "./create";
@@ -103,6 +106,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   const proc = execProcess(spec.process, o);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new RuntimeError("cannot allocate a tty when detaching without --console-socket");
   if (!proc.terminal && o.consoleSocket) throw new RuntimeError("--console-socket given but the process has no terminal");
+  if (proc.rlimits?.length && isRootless(ctx.g.rootless)) checkRlimits(proc.rlimits);
 
   // Join by the init's /proc entries, and only after checking the pid is still the init.
   const join = new Map<string, string>();
@@ -130,6 +134,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     seccomp,
     rootfsForHome: st.rootfs || null,
     warn: (m) => ctx.log.warn(m),
+    setgroups: setgroupsAllowed(),
   });
   const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds: passesFds(spec, proc) });
   let pid = 0;

@@ -141,6 +141,8 @@ export interface ProcessPlanInput {
   terminal: boolean;
   /** whether this process is alone in a fresh session (false for exec without a tty) */
   setsid: boolean;
+  /** false where setgroups(2) is not allowed (src/rootless/idmap.ts): the groups are left alone */
+  setgroups?: boolean;
 }
 
 /** From the working directory to execve: the part shared by create and exec. */
@@ -164,9 +166,11 @@ export function credentialSteps(inp: ProcessPlanInput): Step[] {
   if (caps) steps.push({ op: Op.CAPS_BOUNDING, fields: [u64(capMask(caps.bounding, inp.warn))] });
   const u = p.user ?? {};
   const groups = u.additionalGids ?? [];
+  const setgroups = inp.setgroups !== false;
+  if (!setgroups && groups.length) throw new RuntimeError("process.user.additionalGids: cannot set any additional groups in a rootless container");
   steps.push({
     op: Op.IDENTITY,
-    fields: [u64(u.uid ?? 0), u64(u.gid ?? 0), u64(1), u64(groups.length), ...groups.map((g) => u64(g))],
+    fields: [u64(u.uid ?? 0), u64(u.gid ?? 0), u64(setgroups ? 1 : 0), u64(groups.length), ...groups.map((g) => u64(g))],
   });
   if (caps) {
     const permitted = capMask(caps.permitted, inp.warn);
@@ -214,6 +218,10 @@ export interface CreatePlanInput {
   cgroupJoin?: CgroupJoin;
   seccomp?: CompiledSeccomp;
   warn: (m: string) => void;
+  /** see ProcessPlanInput.setgroups */
+  setgroups?: boolean;
+  /** the runtime itself is rootless: no mknod even without a user namespace of the container's */
+  rootless?: boolean;
 }
 
 export interface CreatePlan {
@@ -272,6 +280,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     warn: inp.warn,
     terminal,
     setsid: true,
+    setgroups: inp.setgroups,
   };
 
   const steps = [fifoStep(inp.fifo, spec, ns), ...parentSteps(proc, ns, timeOffsetsText(spec), inp.foreground ? CloneMode.WAIT : CloneMode.DETACH, 0, inp.cgroupJoin)];
@@ -298,7 +307,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     rootfs: inp.rootfs,
     mounts: spec.mounts ?? [],
     devices: linux.devices ?? [],
-    userns,
+    userns: userns || !!inp.rootless,
     terminal,
     cgroup: inp.cgroupMount,
     hostMountNs,
@@ -365,6 +374,8 @@ export interface ExecPlanInput {
   rootfsForHome: string | null;
   warn: (m: string) => void;
   cgroupJoin?: CgroupJoin;
+  /** see ProcessPlanInput.setgroups */
+  setgroups?: boolean;
 }
 
 /** exec: join the init's namespaces, then only the process half of create. */
@@ -380,6 +391,7 @@ export function execPlan(inp: ExecPlanInput): Step[] {
     warn: inp.warn,
     terminal,
     setsid: terminal,
+    setgroups: inp.setgroups,
   };
   const steps = parentSteps(inp.proc, ns, undefined, inp.detach ? CloneMode.DETACH : CloneMode.WAIT, 0, inp.cgroupJoin);
   steps.push({ op: Op.WAIT_GO, fields: [] });

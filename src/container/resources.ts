@@ -12,7 +12,7 @@ import { out } from "../cli/output";
 
 function cgroupOf(st: StoredState): CgroupManager {
   const cg = recordedCgroup(st);
-  if (!cg) throw new RuntimeError(`container ${st.id} has no cgroup`);
+  if (!cg) throw new RuntimeError(`container ${st.id} has no cgroup (created rootless, where no cgroup was delegated)`);
   return cg;
 }
 
@@ -122,7 +122,8 @@ export async function update(ctx: Context, id: string, f: UpdateFlags): Promise<
 export async function events(ctx: Context, id: string, stats: boolean, intervalMs: number): Promise<void> {
   const first = await load(ctx.store, id, fsProbe);
   if (first.status === "stopped") throw new RuntimeError(`container ${id} is not running`);
-  const cg = cgroupOf(first.st);
+  // Without a cgroup (rootless) there is nothing to measure: zeros, as runc prints.
+  const cg = recordedCgroup(first.st) ?? { stats: (require("../cgroups/stats") as typeof import("../cgroups/stats")).emptyStats };
   if (stats) {
     out(statsEvent(id, cg.stats()) + "\n");
     return;

@@ -128,7 +128,7 @@ function mountSteps(m: SpecMount, inp: RootfsInput): Step[] {
     const extra = o.flags & ~MS.REMOUNT;
     if (extra) steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | extra, "", IN | MountHow.KEEP_LOCKED));
   } else {
-    const how = IN | MountHow.MKDIR | (type === "proc" || type === "sysfs" ? MountHow.NO_SYMLINK : 0);
+    const how = IN | MountHow.MKDIR | (type === "proc" || type === "sysfs" ? MountHow.NO_SYMLINK : 0) | (type === "sysfs" ? MountHow.SYS_BIND_ON_EPERM : 0);
     steps.push(mount(m.source ?? type, target, type, o.flags, o.data.join(","), how));
   }
   for (const p of o.propagation) steps.push(mount("", target, "", p, "", IN));

@@ -59,6 +59,8 @@ export const MountHow = {
   NO_SYMLINK: 8,
   KEEP_LOCKED: 16,
   SOURCE_IN_ROOT: 32,
+  /** sysfs refused with EPERM (a user namespace without its own network namespace): bind /sys */
+  SYS_BIND_ON_EPERM: 64,
 } as const;
 
 export const Msg = {

@@ -53,7 +53,8 @@ const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
 
 export class Store {
   readonly root: string;
-  constructor(root: string) {
+  /** `rootMode`: the mode --root is made with (and set to) when create makes it */
+  constructor(root: string, private readonly rootMode?: number) {
     let end = root.length;
     while (end > 1 && root.charCodeAt(end - 1) === 47) end--;
     this.root = root.slice(0, end);
@@ -68,7 +69,13 @@ export class Store {
 
   /** Claims the id: mkdir is atomic, so of many concurrent creates exactly one wins. */
   claim(id: string): void {
-    fs().mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs().mkdirSync(this.root, { recursive: true, mode: (this.rootMode ?? 0o711) & 0o777 });
+      // Under $XDG_RUNTIME_DIR the sticky bit keeps the session's cleanup off the state.
+      if (this.rootMode !== undefined) fs().chmodSync(this.root, this.rootMode);
+    } catch (e: any) {
+      throw new RuntimeError(`create state dir ${this.root}: ${e.code === "EACCES" ? "permission denied (not root: set XDG_RUNTIME_DIR or --root)" : e.message}`);
+    }
     try {
       fs().mkdirSync(this.dir(id), { mode: 0o711 });
     } catch (e: any) {
