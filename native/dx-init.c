@@ -985,6 +985,10 @@ static void op_mount(struct field *f)
 			base = root();
 		}
 		tfd = open_create(base, tgt, res, make);
+		/* runc's words, which tests and users look for */
+		if (tfd < 0 && (how & HOW_NO_SYMLINK) && (errno == ELOOP || errno == ENOTDIR || errno == EEXIST))
+			die(errno, "mount ", what, " to ", tgt, ": filesystem \"", *fstype ? fstype : what,
+			    "\" must be mounted on ordinary directory");
 		if (tfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open target");
 		/* After pivot "/" is the container's root, so the plain path resolves

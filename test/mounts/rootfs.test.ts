@@ -158,6 +158,14 @@ test("a missing bind source is still one clear error, in a user namespace too", 
   expect(r.stderr).toContain("/nonexistent-dx-source");
 });
 
+test("proc is never mounted through a symlink, and the error says so as runc's does", async () => {
+  const b = makeBundle({ args: ["true"] });
+  fs.rmSync(path.join(b.rootfs, "proc"), { recursive: true });
+  fs.symlinkSync("/symlink", path.join(b.rootfs, "proc"));
+  const r = fails(await runFg(b));
+  expect(r.stderr).toContain("must be mounted on ordinary directory");
+});
+
 test("--no-pivot leaves no host procfs for a nested user namespace to mount a fresh /proc", async () => {
   const b = makeBundle({
     args: ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo mounted"],
