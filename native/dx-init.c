@@ -46,6 +46,12 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -63,21 +69,24 @@ enum {
 	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16,
 	OP_MOUNT = 20, OP_ROOTFS = 21, OP_MKNOD = 22, OP_SYMLINK = 23,
 	OP_PIVOT = 24, OP_MASK = 25, OP_READONLY = 26, OP_ROOT_RO = 27,
-	OP_SYSCTL = 28,
+	OP_SYSCTL = 28, OP_MOUNT_ATTR = 29,
 	OP_HOOK = 30, OP_FIFO_OPEN = 31, OP_READY = 32, OP_FIFO_WAIT = 33,
 	OP_CONSOLE = 34, OP_UMASK = 35, OP_CHDIR = 36, OP_LOOKUP = 37,
-	OP_OOM_SCORE = 38,
+	OP_OOM_SCORE = 38, OP_MKDIR = 39,
 	OP_CAPS_BOUNDING = 40, OP_IDENTITY = 41, OP_CAPS = 42,
 	OP_NO_NEW_PRIVS = 43, OP_SECCOMP = 44, OP_PERSONALITY = 45,
 	OP_SCHED = 46, OP_IOPRIO = 47, OP_APPARMOR = 48, OP_LABEL = 49,
 	OP_EXEC = 50, OP_AFFINITY = 51, OP_CGROUP_JOIN = 52, OP_FIFO_MAKE = 53,
-	OP_MAX = 53
+	OP_BIND_SOURCES = 54, OP_HIDE_HOST = 55,
+	OP_MAX = 55
 };
 
 enum {
 	HOW_IN_ROOT = 1, HOW_MKDIR = 2, HOW_MKFILE = 4, HOW_NO_SYMLINK = 8,
-	HOW_KEEP_LOCKED = 16, HOW_SOURCE_IN_ROOT = 32, HOW_SYS_BIND_ON_EPERM = 64
+	HOW_KEEP_LOCKED = 16, HOW_SOURCE_IN_ROOT = 32, HOW_SOURCE_FD = 64, HOW_SYS_BIND_ON_EPERM = 128
 };
+/* With HOW_SOURCE_FD, bits 32..63 of `how` are the slot of BIND_SOURCES. */
+#define HOW_SLOT(how) ((size_t)((how) >> 32))
 
 enum {
 	MSG_PID = 1, MSG_GO = 2, MSG_READY = 3, MSG_ERROR = 4,
@@ -104,6 +113,10 @@ static int startfd = -1;
 static char *go_state;
 static size_t go_len;
 static const char *exec_path; /* set by LOOKUP */
+/* Bind sources named by BIND_SOURCES, opened by P in C's mount namespace (see CLONE). */
+static char **src_paths;
+static size_t src_n;
+static int *src_fds;
 static char lookup_buf[PATH_MAX];
 
 /* ------------------------------------------------------------------ */
@@ -747,6 +760,85 @@ static void op_cgroup_join(struct field *f)
 	}
 }
 
+static void op_bind_sources(struct field *f)
+{
+	free(src_paths);
+	src_paths = mkstrv(&f[0], NULL);
+	src_n = (size_t)f[0].u;
+}
+
+/*
+ * P, still the host's root: opens each bind source O_PATH in C's new mount
+ * namespace, where the mounts must come from, and hands the fds to C over sock.
+ * Paths a new user namespace's root could not reach are then bound all the same.
+ */
+static void send_sources(pid_t pid, int sock)
+{
+	char nspath[48];
+	int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	strcpy(nspath, "/proc/");
+	strcat(nspath, U(pid));
+	strcat(nspath, "/ns/mnt");
+	int theirs = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || theirs < 0 || setns(theirs, CLONE_NEWNS) < 0)
+		die(errno, "enter the container's mount namespace");
+	int *fds = calloc(src_n, sizeof *fds);
+	if (!fds)
+		die(ENOMEM, "open bind sources");
+	for (size_t i = 0; i < src_n; i++)
+		if ((fds[i] = open(src_paths[i], O_PATH | O_CLOEXEC)) < 0)
+			die(errno, "open bind source ", src_paths[i]);
+	if (setns(self, CLONE_NEWNS) < 0)
+		die(errno, "return to the runtime's mount namespace");
+	close(self);
+	close(theirs);
+	for (size_t i = 0; i < src_n; i++) {
+		char b = 0;
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} c;
+		memset(&c, 0, sizeof c);
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+		struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &fds[i], sizeof(int));
+		while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+			if (errno != EINTR)
+				die(errno, "send bind source ", src_paths[i]);
+		close(fds[i]);
+	}
+	free(fds);
+}
+
+/* C: the fds P opened in send_sources, one per datagram, in order. */
+static void recv_sources(int sock)
+{
+	src_fds = calloc(src_n, sizeof *src_fds);
+	if (!src_fds)
+		die(ENOMEM, "receive bind sources");
+	for (size_t i = 0; i < src_n; i++) {
+		char b;
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} c;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+		ssize_t r;
+		while ((r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+			;
+		struct cmsghdr *h = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+		if (!h || h->cmsg_type != SCM_RIGHTS)
+			_exit(1); /* P failed and says why */
+		memcpy(&src_fds[i], CMSG_DATA(h), sizeof(int));
+	}
+	close(sock);
+}
+
 /* struct clone_args of <linux/sched.h>, which clashes with the libc's <sched.h> */
 struct dx_clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -768,13 +860,26 @@ static long clone_child(uint64_t flags)
 
 static void op_clone(struct field *f)
 {
+	int sp[2] = { -1, -1 };
+	if (src_n && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		die(errno, "socketpair for bind sources");
 	long pid = clone_child(f[0].u);
 	if (pid < 0)
 		die(errno, "clone");
 	if (pid == 0) {
 		for (size_t i = 0; i < leave_n; i++)
 			close(leave_fds[i]);
+		if (src_n) {
+			close(sp[0]);
+			recv_sources(sp[1]);
+		}
 		return;
+	}
+	if (src_n) {
+		close(sp[1]);
+		/* die() in P leaves C blocked on sp: it reads EOF once P is gone */
+		send_sources((pid_t)pid, sp[0]);
+		close(sp[0]);
 	}
 
 	/* Back out before the runtime hears of C: it applies the limits (pids.max) next. */
@@ -901,6 +1006,10 @@ static void op_mount(struct field *f)
 			base = root();
 		}
 		tfd = open_create(base, tgt, res, make);
+		/* runc's words, which tests and users look for */
+		if (tfd < 0 && (how & HOW_NO_SYMLINK) && (errno == ELOOP || errno == ENOTDIR || errno == EEXIST))
+			die(errno, "mount ", what, " to ", tgt, ": filesystem \"", *fstype ? fstype : what,
+			    "\" must be mounted on ordinary directory");
 		if (tfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open target");
 		/* After pivot "/" is the container's root, so the plain path resolves
@@ -908,7 +1017,14 @@ static void op_mount(struct field *f)
 		if ((how & HOW_IN_ROOT) && !pivoted)
 			mtgt = fd_path(tfd, tbuf);
 	}
-	if ((how & HOW_SOURCE_IN_ROOT) && *src) {
+	if (how & HOW_SOURCE_FD) {
+		size_t slot = HOW_SLOT(how);
+		if (slot >= src_n || !src_fds || src_fds[slot] < 0)
+			die(EBADF, "mount ", what, " to ", tgt, ": no bind source in slot ", U(slot));
+		sfd = src_fds[slot];
+		src_fds[slot] = -1;
+		msrc = fd_path(sfd, sbuf);
+	} else if ((how & HOW_SOURCE_IN_ROOT) && *src) {
 		sfd = open_path(root(), src, RESOLVE_IN_ROOT);
 		if (sfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open source");
@@ -1107,6 +1223,50 @@ static void op_root_ro(struct field *f)
 	unsigned long keep = locked_flags(-1, "/", 1);
 	if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
 		die(errno, "remount / read-only");
+}
+
+/* mount_setattr(AT_RECURSIVE): the "rro"-style options, for the whole tree at target. */
+static void op_mount_attr(struct field *f)
+{
+	struct {
+		uint64_t attr_set, attr_clr, propagation, userns_fd;
+	} attr = { f[0].u, f[1].u, 0, 0 };
+	uint64_t how = f[2].u;
+	const char *tgt = f[3].s;
+	int fd = open_create((how & HOW_IN_ROOT) ? root() : AT_FDCWD, tgt, (how & HOW_IN_ROOT) ? RESOLVE_IN_ROOT : 0, MAKE_NONE);
+	if (fd < 0)
+		die(errno, "set recursive mount attributes on ", tgt, ": open target");
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+		die(errno, "set recursive mount attributes on ", tgt);
+	close(fd);
+}
+
+static void op_mkdir(struct field *f)
+{
+	int fd = open_create(root(), f[0].s, RESOLVE_IN_ROOT, MAKE_DIR);
+	if (fd < 0)
+		die(errno, "mkdir ", f[0].s);
+	close(fd);
+}
+
+/*
+ * A host procfs or sysfs left reachable in the mount namespace would let a nested
+ * user namespace mount a fresh one: detach it, or cover it where it is locked.
+ */
+static void op_hide_host(struct field *f)
+{
+	const char *p = f[0].s;
+	if (mount(NULL, p, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return; /* went with a parent already detached */
+		die(errno, "make ", p, " rslave");
+	}
+	if (umount2(p, MNT_DETACH) == 0)
+		return;
+	if (errno != EINVAL && errno != EPERM)
+		die(errno, "unmount ", p);
+	if (mount("tmpfs", p, "tmpfs", 0, NULL) < 0)
+		die(errno, "cover ", p, " with tmpfs");
 }
 
 static void op_sysctl(struct field *f)
@@ -1668,6 +1828,10 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_READONLY] = { "s", op_readonly },
 	[OP_ROOT_RO] = { "", op_root_ro },
 	[OP_SYSCTL] = { "ss", op_sysctl },
+	[OP_MOUNT_ATTR] = { "uuus", op_mount_attr },
+	[OP_MKDIR] = { "s", op_mkdir },
+	[OP_BIND_SOURCES] = { "v", op_bind_sources },
+	[OP_HIDE_HOST] = { "s", op_hide_host },
 	[OP_HOOK] = { "usvv", op_hook },
 	[OP_FIFO_OPEN] = { "s", op_fifo_open },
 	[OP_READY] = { "", op_ready },

@@ -6,19 +6,14 @@
 // Writes types.gen.ts into OUT_DIR. src/spec/types.ts gives the rest of the
 // code friendly names for these.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { compile, type JSONSchema } from "json-schema-to-typescript";
+import { readSchemaFile } from "./schema-source";
 
 const root = resolve(import.meta.dir, "..");
 const schemaDir = join(root, "schemas");
 const outDir = resolve(process.argv[2] ?? join(root, "src/spec"));
-
-// The published schemas are kept verbatim; the one upstream typo that breaks
-// reference resolution is fixed here, in memory.
-function repair(text: string): string {
-  return text.replaceAll('"#definitions/', '"#/definitions/');
-}
 
 // The schemas name few of their inline objects, and several files define a
 // "Device" or "NamespaceReference" of their own. Titles given here (in memory
@@ -101,7 +96,7 @@ function at(doc: Record<string, unknown>, pointer: string, file: string): Record
 }
 
 function readSchema(file: string): Record<string, unknown> {
-  const doc = JSON.parse(repair(readFileSync(join(schemaDir, file), "utf8")));
+  const doc = readSchemaFile(schemaDir, file);
   for (const [pointer, title] of Object.entries(titles[file] ?? {})) {
     at(doc, pointer, file).title = title;
   }

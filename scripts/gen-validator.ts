@@ -5,10 +5,11 @@
 //
 // Writes validate.gen.js and validate.gen.d.ts into OUT_DIR.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Ajv from "ajv-draft-04";
 import standaloneCode from "ajv/dist/standalone";
+import { readSchemaFile } from "./schema-source";
 
 const root = resolve(import.meta.dir, "..");
 const schemaDir = join(root, "schemas");
@@ -21,12 +22,6 @@ const entries = {
   validateFeatures: "features-schema.json",
 } as const;
 
-// The published schemas are kept verbatim; the one upstream typo that breaks
-// reference resolution is fixed here, in memory.
-function repair(text: string): string {
-  return text.replaceAll('"#definitions/', '"#/definitions/');
-}
-
 const ajv = new Ajv({
   code: { source: true, esm: true, lines: true, optimize: true },
   // One error is all the loader reports, and stopping early keeps validation cheap.
@@ -38,7 +33,7 @@ const ajv = new Ajv({
 });
 
 for (const name of readdirSync(schemaDir).filter((f) => f.endsWith(".json")).sort()) {
-  const schema = JSON.parse(repair(readFileSync(join(schemaDir, name), "utf8")));
+  const schema = readSchemaFile(schemaDir, name);
   ajv.addSchema(schema, name);
 }
 

@@ -6,6 +6,7 @@ import type { Hook, LinuxNamespace, Process, Spec } from "../spec/types";
 import { CloneMode, Op, type Step } from "../native/protocol";
 import { deviceSteps, rootfsSteps, type CgroupMountInfo } from "../mounts/plan";
 import { MS } from "../mounts/options";
+import { hostPseudoMounts, realPath } from "../mounts/mountinfo";
 import { capMask } from "../process/capabilities";
 import { rlimitNumber } from "../process/rlimits";
 import { affinityStep, confinementSteps } from "../process/confine";
@@ -196,11 +197,17 @@ export function execStep(inp: ProcessPlanInput): Step {
   return { op: Op.EXEC, fields: [u64(inp.keepFds), { strv: inp.proc.args ?? [] }, { strv: inp.env }] };
 }
 
+// The plain names are applied recursively too: runc changes only "/" for them, which leaves
+// the rest of the copied host tree as it was (shared mounts still peers of the host's).
 const PROPAGATION: Record<string, number> = {
   shared: MS.SHARED | MS.REC,
+  rshared: MS.SHARED | MS.REC,
   slave: MS.SLAVE | MS.REC,
+  rslave: MS.SLAVE | MS.REC,
   private: MS.PRIVATE | MS.REC,
+  rprivate: MS.PRIVATE | MS.REC,
   unbindable: MS.UNBINDABLE | MS.REC,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
 
 export interface CreatePlanInput {
@@ -302,6 +309,10 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   const prop = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] : 0;
   if (linux.rootfsPropagation && prop === undefined)
     throw new RuntimeError(`config.json: rootfsPropagation "${linux.rootfsPropagation}" is not valid`);
+  // Without pivot_root the host's mounts stay under the new root: private would cut the
+  // container off from their unmounts, which runc deems unsafe and refuses too.
+  if (inp.noPivot && prop && prop & MS.PRIVATE)
+    throw new RuntimeError(`config.json: rootfsPropagation "${linux.rootfsPropagation}" is not safe without pivot_root`);
   const rinput = {
     bundle: inp.bundle,
     rootfs: inp.rootfs,
@@ -311,15 +322,27 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     terminal,
     cgroup: inp.cgroupMount,
     hostMountNs,
+    sourceFds: ns.created.has("user") && ns.created.has("mount"),
+    joinedMountNs: ns.joined.has("mount"),
   };
   // Binds need a bindable "/" during setup: an unbindable root is applied only at the end.
-  steps.push(...rootfsSteps(rinput, prop && !(prop & MS.UNBINDABLE) ? prop : 0));
+  const rootfs = rootfsSteps(rinput, prop && !(prop & MS.UNBINDABLE) ? prop : 0);
+  if (rootfs.sources.length) {
+    const clone = steps.findIndex((s) => s.op === Op.CLONE);
+    steps.splice(clone, 0, { op: Op.BIND_SOURCES, fields: [{ strv: rootfs.sources }] });
+  }
+  steps.push(...rootfs.steps);
   // Device nodes wait for GO all the same: mknod is subject to the devices cgroup, whose
   // rules the runtime is rewriting meanwhile (deny all, then the allowlist).
   if (!goEarly) steps.push({ op: Op.WAIT_GO, fields: [] });
   steps.push(...deviceSteps(rinput));
   for (const h of spec.hooks?.createContainer ?? []) steps.push(hookStep(h));
+  if (inp.noPivot && !hostMountNs && !ns.joined.has("mount"))
+    for (const p of hostPseudoMounts(realPath(inp.rootfs))) steps.push({ op: Op.HIDE_HOST, fields: [str(p)] });
   steps.push({ op: Op.PIVOT, fields: [u64(hostMountNs ? PIVOT_CHROOT : inp.noPivot ? 1 : 0)] });
+  // runc makes a missing working directory (0755, before the umask is applied), inside
+  // the new root so that no symlink of the image can place it elsewhere.
+  if (hasProcess) steps.push({ op: Op.MKDIR, fields: [str(proc.cwd)] });
 
   if (terminal) {
     const size = proc.consoleSize;
@@ -336,6 +359,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   }
   for (const p of linux.readonlyPaths ?? []) steps.push({ op: Op.READONLY, fields: [str(p)] });
   for (const p of linux.maskedPaths ?? []) steps.push({ op: Op.MASK, fields: [str(p)] });
+  steps.push(...rootfs.finish);
   if (spec.root?.readonly) steps.push({ op: Op.ROOT_RO, fields: [] });
   // The configured propagation, last: the pivot may have made the new root private.
   if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });

@@ -70,10 +70,51 @@ const PROPAGATION: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** mount_setattr(2) MOUNT_ATTR_* bits. */
+export const ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  /** the atime mode: a field of three values, cleared as one before any is set */
+  ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
+/**
+ * The recursive options (mount(8)'s "X-mount.*"-less names runc 1.1 introduced): applied
+ * with mount_setattr(AT_RECURSIVE) to the whole tree at the destination, where plain
+ * "ro" and friends reach only its top mount. [set, clear] in MOUNT_ATTR_* bits.
+ */
+const RECURSIVE: Record<string, [number, number]> = {
+  rro: [ATTR.RDONLY, 0],
+  rrw: [0, ATTR.RDONLY],
+  rnosuid: [ATTR.NOSUID, 0],
+  rsuid: [0, ATTR.NOSUID],
+  rnodev: [ATTR.NODEV, 0],
+  rdev: [0, ATTR.NODEV],
+  rnoexec: [ATTR.NOEXEC, 0],
+  rexec: [0, ATTR.NOEXEC],
+  rnodiratime: [ATTR.NODIRATIME, 0],
+  rdiratime: [0, ATTR.NODIRATIME],
+  rrelatime: [ATTR.RELATIME, ATTR.ATIME],
+  rnorelatime: [ATTR.RELATIME, ATTR.ATIME],
+  rnoatime: [ATTR.NOATIME, ATTR.ATIME],
+  ratime: [ATTR.RELATIME, ATTR.ATIME],
+  rstrictatime: [ATTR.STRICTATIME, ATTR.ATIME],
+  rnostrictatime: [ATTR.RELATIME, ATTR.ATIME],
+  rnosymfollow: [ATTR.NOSYMFOLLOW, 0],
+  rsymfollow: [0, ATTR.NOSYMFOLLOW],
+};
+
 /** Options the spec lists but this runtime cannot honour: refusing beats silently ignoring. */
 const UNSUPPORTED = new Set(["idmap", "ridmap"]);
 /** Accepted for compatibility with configs written for other runtimes; no effect here. */
-const IGNORED = new Set(["tmpcopyup", "rro", "copy-symlink"]);
+const IGNORED = new Set(["tmpcopyup", "copy-symlink"]);
 
 export interface ParsedOptions {
   flags: number;
@@ -83,10 +124,13 @@ export interface ParsedOptions {
   data: string[];
   bind: boolean;
   recursive: boolean;
+  /** MOUNT_ATTR_* bits the recursive options set and clear (both 0: none given) */
+  attrSet: number;
+  attrClr: number;
 }
 
 export function parseMountOptions(options: readonly string[] | undefined, where: string): ParsedOptions {
-  const out: ParsedOptions = { flags: 0, cleared: 0, propagation: [], data: [], bind: false, recursive: false };
+  const out: ParsedOptions = { flags: 0, cleared: 0, propagation: [], data: [], bind: false, recursive: false, attrSet: 0, attrClr: 0 };
   for (const o of options ?? []) {
     if (o === "bind") {
       out.bind = true;
@@ -113,6 +157,13 @@ export function parseMountOptions(options: readonly string[] | undefined, where:
       out.propagation.push(p);
       continue;
     }
+    const r = RECURSIVE[o];
+    if (r) {
+      // The last word wins, as with the flags: an atime mode replaces the one before.
+      out.attrSet = (out.attrSet & ~r[1] & ~r[0]) | r[0];
+      out.attrClr = (out.attrClr & ~r[0]) | r[1];
+      continue;
+    }
     if (UNSUPPORTED.has(o)) throw new Error(`${where}: mount option "${o}" is not supported`);
     if (IGNORED.has(o)) continue;
     out.data.push(o);
@@ -122,5 +173,5 @@ export function parseMountOptions(options: readonly string[] | undefined, where:
 
 /** All option names this runtime understands, for `features`. */
 export function knownMountOptions(): string[] {
-  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), "bind", "rbind", ...IGNORED].sort();
+  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE), "bind", "rbind", ...IGNORED].sort();
 }

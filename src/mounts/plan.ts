@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { MountHow, Op, type Step } from "../native/protocol";
 import { MS, parseMountOptions } from "./options";
+import { isShared, mountHolding, realPath } from "./mountinfo";
 
 export interface SpecMount {
   destination: string;
@@ -39,6 +40,25 @@ export interface RootfsInput {
   cgroup?: CgroupMountInfo;
   /** no mount namespace of its own: "/" and the rootfs are the host's, left as they are */
   hostMountNs?: boolean;
+  /**
+   * bind sources are opened by the stub's parent, still the host's root, in the new mount
+   * namespace (BIND_SOURCES): a new user namespace's root may not be able to reach them
+   */
+  sourceFds?: boolean;
+  /** a mount namespace joined by path: the runtime's mount table says nothing about it */
+  joinedMountNs?: boolean;
+}
+
+export interface RootfsPlan {
+  /** from "make / a slave" up to (not including) the pivot */
+  steps: Step[];
+  /** bind sources for BIND_SOURCES, by slot */
+  sources: string[];
+  /**
+   * after the pivot: read-only remounts of tmpfs mounts and /dev, which stay writable
+   * while what goes under them is made (mount points, device nodes, the console)
+   */
+  finish: Step[];
 }
 
 const str = (s: string) => ({ str: s });
@@ -86,22 +106,34 @@ const TYPE_BITS: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o06000
 
 export class MountError extends Error {}
 
-/** Steps from "make / a slave" up to (not including) the pivot. */
-export function rootfsSteps(inp: RootfsInput, rootPropagation: number): Step[] {
-  const steps: Step[] = [];
+export function rootfsSteps(inp: RootfsInput, rootPropagation: number): RootfsPlan {
+  const plan: RootfsPlan = { steps: [], sources: [], finish: [] };
+  const steps = plan.steps;
   // An unbindable tree cannot be bind-mounted, so the rootfs bind below would fail:
   // unbindable is set on the new root after the pivot; until then the tree is private.
   const before = rootPropagation & MS.UNBINDABLE ? MS.PRIVATE | MS.REC : rootPropagation || MS.SLAVE | MS.REC;
   if (!inp.hostMountNs) {
     steps.push(mount("", "/", "", before, "", 0));
+    // The mount holding the rootfs (under an engine, the image's overlay mounted right
+    // there) must not stay shared: its self-bind would join the peer group, show up in
+    // the host's namespace, and make pivot_root refuse (EINVAL).
+    const holder = inp.joinedMountNs ? undefined : mountHolding(realPath(inp.rootfs));
+    if (holder) {
+      const shared = before & MS.REC || holder.mountPoint === "/" ? !!(before & MS.SHARED) : isShared(holder);
+      if (shared) steps.push(mount("", holder.mountPoint, "", MS.PRIVATE, "", 0));
+    }
     steps.push(mount(inp.rootfs, inp.rootfs, "", MS.BIND | MS.REC, "", 0));
   }
   steps.push({ op: Op.ROOTFS, fields: [str(inp.rootfs)] });
-  for (const m of inp.mounts) steps.push(...mountSteps(m, inp));
-  return steps;
+  for (const m of inp.mounts) steps.push(...mountSteps(m, inp, plan));
+  return plan;
 }
 
-function mountSteps(m: SpecMount, inp: RootfsInput): Step[] {
+function attrStep(set: number, clr: number, target: string): Step {
+  return { op: Op.MOUNT_ATTR, fields: [u64(set), u64(clr), u64(MountHow.IN_ROOT), str(target)] };
+}
+
+function mountSteps(m: SpecMount, inp: RootfsInput, plan: RootfsPlan): Step[] {
   const dest = m.destination;
   if (!dest) throw new MountError("mount without destination");
   const where = `mount ${dest}`;
@@ -122,16 +154,30 @@ function mountSteps(m: SpecMount, inp: RootfsInput): Step[] {
     } catch (e: any) {
       throw new MountError(`${where}: source ${src}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`);
     }
-    steps.push(mount(src, target, "", MS.BIND | (o.recursive ? MS.REC : 0), "", IN | (isDir ? MountHow.MKDIR : MountHow.MKFILE)));
+    let how = IN | (isDir ? MountHow.MKDIR : MountHow.MKFILE);
+    if (inp.sourceFds) {
+      how += MountHow.SOURCE_FD + plan.sources.length * 2 ** 32;
+      plan.sources.push(src);
+    }
+    steps.push(mount(src, target, "", MS.BIND | (o.recursive ? MS.REC : 0), "", how));
     // Bind mounts ignore every flag but MS_BIND|MS_REC on the first call: the rest
     // needs a remount, which must keep flags a user namespace has locked.
     const extra = o.flags & ~MS.REMOUNT;
     if (extra) steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | extra, "", IN | MountHow.KEEP_LOCKED));
   } else {
     const how = IN | MountHow.MKDIR | (type === "proc" || type === "sysfs" ? MountHow.NO_SYMLINK : 0) | (type === "sysfs" ? MountHow.SYS_BIND_ON_EPERM : 0);
-    steps.push(mount(m.source ?? type, target, type, o.flags, o.data.join(","), how));
+    // As runc: a read-only tmpfs or /dev is mounted writable and made read-only at the end.
+    const later = (type === "tmpfs" || target === "/dev") && o.flags & MS.RDONLY;
+    steps.push(mount(m.source ?? type, target, type, later ? o.flags & ~MS.RDONLY : o.flags, o.data.join(","), how));
+    if (later) {
+      plan.finish.push(mount("", target, "", (o.flags & ~MS.REMOUNT) | MS.REMOUNT | MS.BIND, "", IN | MountHow.KEEP_LOCKED));
+      for (const p of o.propagation) steps.push(mount("", target, "", p, "", IN));
+      if (o.attrSet || o.attrClr) plan.finish.push(attrStep(o.attrSet, o.attrClr, target));
+      return steps;
+    }
   }
   for (const p of o.propagation) steps.push(mount("", target, "", p, "", IN));
+  if (o.attrSet || o.attrClr) steps.push(attrStep(o.attrSet, o.attrClr, target));
   return steps;
 }
 

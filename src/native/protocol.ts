@@ -21,6 +21,7 @@ export const Op = {
   READONLY: 26,
   ROOT_RO: 27,
   SYSCTL: 28,
+  MOUNT_ATTR: 29,
   HOOK: 30,
   FIFO_OPEN: 31,
   READY: 32,
@@ -30,6 +31,7 @@ export const Op = {
   CHDIR: 36,
   LOOKUP: 37,
   OOM_SCORE: 38,
+  MKDIR: 39,
   CAPS_BOUNDING: 40,
   IDENTITY: 41,
   CAPS: 42,
@@ -44,6 +46,8 @@ export const Op = {
   AFFINITY: 51,
   CGROUP_JOIN: 52,
   FIFO_MAKE: 53,
+  BIND_SOURCES: 54,
+  HIDE_HOST: 55,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -59,8 +63,10 @@ export const MountHow = {
   NO_SYMLINK: 8,
   KEEP_LOCKED: 16,
   SOURCE_IN_ROOT: 32,
+  /** the source is the fd BIND_SOURCES opened, in the slot held by bits 32..63 */
+  SOURCE_FD: 64,
   /** sysfs refused with EPERM (a user namespace without its own network namespace): bind /sys */
-  SYS_BIND_ON_EPERM: 64,
+  SYS_BIND_ON_EPERM: 128,
 } as const;
 
 export const Msg = {

@@ -202,7 +202,7 @@ export interface Linux {
   namespaces?: LinuxNamespace[];
   resources?: LinuxResources;
   cgroupsPath?: string;
-  rootfsPropagation?: "private" | "shared" | "slave" | "unbindable";
+  rootfsPropagation?: "private" | "shared" | "slave" | "unbindable" | "rprivate" | "rshared" | "rslave" | "runbindable";
   seccomp?: LinuxSeccomp;
   sysctl?: MapStringString;
   maskedPaths?: ArrayOfStrings;
@@ -219,9 +219,6 @@ export interface LinuxDevice {
    */
   type: string;
   path: string;
-  /**
-   * File permissions mode (in decimal, not octal)
-   */
   fileMode?: number;
   /**
    * major device number

@@ -478,15 +478,14 @@ const schema55 = {"description":"Linux platform-specific configurations","type":
 const schema64 = {"type":"object","properties":{"name":{"type":"string"}}};
 const schema60 = {"type":"integer","minimum":-9223372036854776000,"maximum":9223372036854776000};
 const schema77 = {"type":"integer","minimum":0,"maximum":65535};
-const schema107 = {"type":"string","enum":["private","shared","slave","unbindable"]};
+const schema107 = {"type":"string","enum":["private","shared","slave","unbindable","rprivate","rshared","rslave","runbindable"]};
 const schema108 = {"type":"string","enum":["SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_TRAP","SCMP_ACT_ERRNO","SCMP_ACT_TRACE","SCMP_ACT_ALLOW","SCMP_ACT_LOG","SCMP_ACT_NOTIFY"]};
 const schema110 = {"type":"string","enum":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]};
 const schema111 = {"type":"string","enum":["SCMP_ARCH_X86","SCMP_ARCH_X86_64","SCMP_ARCH_X32","SCMP_ARCH_ARM","SCMP_ARCH_AARCH64","SCMP_ARCH_LOONGARCH64","SCMP_ARCH_M68K","SCMP_ARCH_MIPS","SCMP_ARCH_MIPS64","SCMP_ARCH_MIPS64N32","SCMP_ARCH_MIPSEL","SCMP_ARCH_MIPSEL64","SCMP_ARCH_MIPSEL64N32","SCMP_ARCH_PPC","SCMP_ARCH_PPC64","SCMP_ARCH_PPC64LE","SCMP_ARCH_S390","SCMP_ARCH_S390X","SCMP_ARCH_SH","SCMP_ARCH_SHEB","SCMP_ARCH_PARISC","SCMP_ARCH_PARISC64","SCMP_ARCH_RISCV64"]};
 const schema124 = {"type":"string","enum":["MPOL_DEFAULT","MPOL_BIND","MPOL_INTERLEAVE","MPOL_WEIGHTED_INTERLEAVE","MPOL_PREFERRED","MPOL_PREFERRED_MANY","MPOL_LOCAL"]};
 const schema125 = {"type":"string","enum":["MPOL_F_NUMA_BALANCING","MPOL_F_RELATIVE_NODES","MPOL_F_STATIC_NODES"]};
-const schema56 = {"type":"object","required":["type","path"],"properties":{"type":{"$ref":"#/definitions/FileType"},"path":{"$ref":"defs.json#/definitions/FilePath"},"fileMode":{"$ref":"defs.json#/definitions/FileMode"},"major":{"$ref":"#/definitions/Major"},"minor":{"$ref":"#/definitions/Minor"},"uid":{"$ref":"defs.json#/definitions/UID"},"gid":{"$ref":"defs.json#/definitions/GID"}}};
+const schema56 = {"type":"object","required":["type","path"],"properties":{"type":{"$ref":"#/definitions/FileType"},"path":{"$ref":"defs.json#/definitions/FilePath"},"fileMode":{"$ref":"defs.json#/definitions/uint32"},"major":{"$ref":"#/definitions/Major"},"minor":{"$ref":"#/definitions/Minor"},"uid":{"$ref":"defs.json#/definitions/UID"},"gid":{"$ref":"defs.json#/definitions/GID"}}};
 const schema57 = {"description":"Type of a block or special character device","type":"string","pattern":"^[cbup]$"};
-const schema59 = {"description":"File permissions mode (in decimal, not octal)","type":"integer","minimum":0,"maximum":511};
 const pattern4 = new RegExp("^[cbup]$", "u");
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -539,18 +538,18 @@ let data2 = data.fileMode;
 const _errs7 = errors;
 const _errs8 = errors;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/FileMode/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/uint32/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs8){
 if(typeof data2 == "number"){
-if(data2 > 511 || isNaN(data2)){
-validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/FileMode/maximum",keyword:"maximum",params:{comparison: "<=", limit: 511},message:"must be <= 511"}];
+if(data2 > 4294967295 || isNaN(data2)){
+validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/uint32/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
 return false;
 }
 else {
 if(data2 < 0 || isNaN(data2)){
-validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/FileMode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate31.errors = [{instancePath:instancePath+"/fileMode",schemaPath:"defs.json#/definitions/uint32/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -2970,7 +2969,7 @@ if(typeof data62 !== "string"){
 validate30.errors = [{instancePath:instancePath+"/rootfsPropagation",schemaPath:"defs-linux.json#/definitions/RootfsPropagation/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if(!((((data62 === "private") || (data62 === "shared")) || (data62 === "slave")) || (data62 === "unbindable"))){
+if(!((((((((data62 === "private") || (data62 === "shared")) || (data62 === "slave")) || (data62 === "unbindable")) || (data62 === "rprivate")) || (data62 === "rshared")) || (data62 === "rslave")) || (data62 === "runbindable"))){
 validate30.errors = [{instancePath:instancePath+"/rootfsPropagation",schemaPath:"defs-linux.json#/definitions/RootfsPropagation/enum",keyword:"enum",params:{allowedValues: schema107.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
@@ -4876,6 +4875,7 @@ const schema181 = {"type":"string","enum":["new","inherit"]};
 const schema182 = {"type":"string","enum":["disable","new","inherit"]};
 const schema191 = {"type":"integer","minimum":0,"maximum":255};
 const schema179 = {"type":"object","properties":{"path":{"type":"string"},"mode":{"$ref":"defs.json#/definitions/FileMode"}}};
+const schema180 = {"description":"File permissions mode (in decimal, not octal)","type":"integer","minimum":0,"maximum":511};
 
 function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;

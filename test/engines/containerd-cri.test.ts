@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import fs from "node:fs";
 import path from "node:path";
 import { Containerd } from "./containerd";
-import { ContainerState, CriClient, containerConfig, podSandboxConfig, type Msg } from "./cri";
+import { spawnSync } from "node:child_process";
+import { ContainerState, CriClient, Propagation, containerConfig, podSandboxConfig, type Msg } from "./cri";
 import { cmd, ensureCommands, hasCapSysResource, runtimeBinary, testImage } from "./engines";
 
 setDefaultTimeout(60_000);
@@ -137,5 +138,91 @@ describe("containerd CRI drives dx-runtime (BinaryName in config.toml)", () => {
     pods.delete(podId);
     expect((await dxState(podId)).code).not.toBe(0);
     expect(daemon.log()).not.toContain("failed to kill init's children");
+  });
+});
+
+/** Host mount points made by a test; lazily unmounted, last first, however it ends. */
+function hostMounts() {
+  const made: string[] = [];
+  const sh = (...a: string[]) => {
+    const r = spawnSync(a[0]!, a.slice(1), { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${a.join(" ")}: ${r.stderr}`);
+  };
+  return {
+    mount(...a: string[]) {
+      sh("mount", ...a);
+      made.push(a[a.length - 1]!);
+    },
+    adopt: (p: string) => made.push(p),
+    /** `dir` as the kubelet keeps its volumes: a mount point of its own, shared */
+    shared(dir: string) {
+      this.mount("--bind", dir, dir);
+      sh("mount", "--make-shared", dir);
+    },
+    release: () => made.reverse().forEach((p) => spawnSync("umount", ["-l", p])),
+  };
+}
+
+const mountedAt = (mountinfo: string, where: string) => mountinfo.split("\n").some((l) => l.split(" ")[4] === where);
+
+describe("CRI volumes and working directory through dx-runtime", () => {
+  test("Bidirectional and HostToContainer volumes propagate as the kubelet asks; a missing workingDir is made", async () => {
+    const host = hostMounts();
+    const logs = path.join(daemon.dir, "vol-logs");
+    fs.mkdirSync(logs, { recursive: true });
+    const pod = podSandboxConfig({ name: "dx-vol", uid: `uid-vol-${Date.now()}`, namespace: "default", logDirectory: logs });
+    const podId = (await rpc("RunPodSandbox", [[1, pod]])).str(1);
+    pods.add(podId);
+    try {
+      const bidi = path.join(daemon.dir, "vol-bidi");
+      const h2c = path.join(daemon.dir, "vol-h2c");
+      for (const d of [bidi, h2c]) {
+        fs.mkdirSync(path.join(d, "fromhost"), { recursive: true });
+        fs.mkdirSync(path.join(d, "fromctr"));
+        host.shared(d);
+      }
+      const cfg = containerConfig({
+        name: "vols",
+        image,
+        command: ["sleep", "1000"],
+        logPath: "vols.log",
+        workingDir: "/not/in/the/image",
+        mounts: [
+          { containerPath: "/bidi", hostPath: bidi, propagation: Propagation.BIDIRECTIONAL },
+          { containerPath: "/h2c", hostPath: h2c, propagation: Propagation.HOST_TO_CONTAINER },
+        ],
+        addCaps: ["SYS_ADMIN"],
+      });
+      const id = (await rpc("CreateContainer", [[1, podId], [2, cfg], [3, pod]])).str(1);
+      await rpc("StartContainer", [[1, id]]);
+      expect((await status(id)).state).toBe(ContainerState.RUNNING);
+      const exec = async (...argv: string[]) => {
+        const r = await rpc("ExecSync", [[1, id], ...argv.map((a): [number, string] => [2, a]), [3, 10]]);
+        return { out: r.bytes(1).toString(), err: r.bytes(2).toString(), code: r.int(3) };
+      };
+      expect((await exec("pwd")).out).toBe("/not/in/the/image\n");
+
+      // host → container, both ways of propagation
+      host.mount("-t", "tmpfs", "fromhost", path.join(bidi, "fromhost"));
+      host.mount("-t", "tmpfs", "fromhost", path.join(h2c, "fromhost"));
+      const mi = (await exec("cat", "/proc/self/mountinfo")).out;
+      expect(mountedAt(mi, "/bidi/fromhost")).toBe(true);
+      expect(mountedAt(mi, "/h2c/fromhost")).toBe(true);
+
+      // container → host: Bidirectional only
+      for (const v of ["/bidi", "/h2c"]) expect((await exec("mount", "-t", "tmpfs", "fromctr", `${v}/fromctr`)).code).toBe(0);
+      host.adopt(path.join(bidi, "fromctr"));
+      const hostMi = fs.readFileSync("/proc/self/mountinfo", "utf8");
+      expect(mountedAt(hostMi, path.join(bidi, "fromctr"))).toBe(true);
+      expect(mountedAt(hostMi, path.join(h2c, "fromctr"))).toBe(false);
+
+      await rpc("StopContainer", [[1, id], [2, 0]], 30_000);
+      await rpc("RemoveContainer", [[1, id]]);
+    } finally {
+      await rpc("StopPodSandbox", [[1, podId]]).catch(() => {});
+      await rpc("RemovePodSandbox", [[1, podId]]).catch(() => {});
+      pods.delete(podId);
+      host.release();
+    }
   });
 });

@@ -129,3 +129,13 @@ describe("containerd drives dx-runtime", () => {
     expect(r.code).toBe(5);
   });
 });
+
+describe("containerd: what images and ctr flags ask of the rootfs", () => {
+  test("ctr run --cwd to a directory the image does not have", async () => {
+    const id = uid("cwd");
+    const r = await ctr(["run", "--rm", "--cwd", "/srv/app/data", "--runc-binary", runtime, image, id, "sh", "-c", "pwd; stat -c %a ."]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/srv/app/data\n755\n");
+    expect(r.code).toBe(0);
+  });
+});

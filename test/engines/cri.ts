@@ -188,18 +188,29 @@ export function podSandboxConfig(p: PodSpec): Msg {
   ];
 }
 
+/** runtime.v1 MountPropagation */
+export const Propagation = { PRIVATE: 0, HOST_TO_CONTAINER: 1, BIDIRECTIONAL: 2 } as const;
+
 export interface ContainerSpec {
   name: string;
   image: string;
   command: string[];
   logPath: string;
+  workingDir?: string;
+  mounts?: { containerPath: string; hostPath: string; propagation: number }[];
+  /** capabilities to add, as the kubelet names them ("SYS_ADMIN") */
+  addCaps?: string[];
 }
 
 export function containerConfig(c: ContainerSpec): Msg {
-  return [
+  const m: Msg = [
     [1, [[1, c.name], [2, 0]]],
     [2, [[1, c.image]]],
     ...c.command.map((a): [number, string] => [3, a]),
-    [11, c.logPath],
   ];
+  if (c.workingDir) m.push([5, c.workingDir]);
+  for (const x of c.mounts ?? []) m.push([7, [[1, x.containerPath], [2, x.hostPath], [5, x.propagation]]]);
+  m.push([11, c.logPath]);
+  if (c.addCaps?.length) m.push([15, [[2, [[1, c.addCaps.map((k): [number, string] => [1, k])]]]]]);
+  return m;
 }

@@ -163,3 +163,17 @@ describe("podman drives dx-runtime", () => {
     expect(r.code).toBe(5);
   });
 });
+
+describe("podman devices through dx-runtime", () => {
+  test("--device passes the host node with its mode (podman writes fileMode with S_IFCHR)", async () => {
+    for (const dev of ["/dev/fuse", "/dev/loop-control"]) {
+      if (!fs.existsSync(dev)) continue;
+      const st = fs.statSync(dev);
+      const want = `character special file ${(st.mode & 0o777).toString(8)} ${(st.rdev >> 8).toString(16)}:${(st.rdev & 0xff).toString(16)}\n`;
+      const r = await podman(["run", "--rm", "--device", dev, image, "stat", "-c", "%F %a %t:%T", dev]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(want);
+      expect(r.code).toBe(0);
+    }
+  });
+});
