@@ -322,7 +322,9 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
     terminal,
     cgroup: inp.cgroupMount,
     hostMountNs,
-    sourceFds: ns.created.has("user") && ns.created.has("mount"),
+    // A rootless runtime may not enter the container's mount namespace from outside its
+    // user namespace, and reaches no source the container's root could not.
+    sourceFds: ns.created.has("user") && ns.created.has("mount") && !inp.rootless,
     joinedMountNs: ns.joined.has("mount"),
   };
   // Binds need a bindable "/" during setup: an unbindable root is applied only at the end.
