@@ -105,7 +105,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (lockMsg.type !== Msg.LOCKED) throw new RuntimeError(`unexpected message ${lockMsg.type} from container init`);
     // The first state, with the cgroup paths recorded before any mkdir: a create killed
     // from here on leaves delete the creator to kill and the paths to remove. (Killed
-    // before it, the state dir alone reads as a stopped container.)
+    // before it, the state dir alone is no container, and delete removes it.)
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
     cg.create();

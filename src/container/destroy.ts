@@ -19,6 +19,13 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
     if (force) return;
     throw new RuntimeError(`container ${id} does not exist`);
   }
+  if (ctx.store.unwritten(id)) {
+    // A create that died before its first state: nothing but the dir is left (runc too
+    // removes such a dir, and says it does not exist unless forced).
+    ctx.store.remove(id);
+    if (force) return;
+    throw new RuntimeError(`container ${id} does not exist`);
+  }
   const { st, status } = await load(ctx.store, id, fsProbe);
   // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
   // no lock. Anything alive is taken under the lock that create holds while it works.
