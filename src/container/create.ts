@@ -93,7 +93,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   try {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
-    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds: passesFds(spec, proc) });
+    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, lockFd, fds: passesFds(spec, proc) });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
@@ -250,7 +250,7 @@ function mountableCgroupPaths(cg: CgroupManager): Record<string, string> {
 export function compileSeccompLazy(spec: Spec, ctx: Context) {
   // libseccomp is loaded only for configs that ask for a filter.
   const { compileSeccompCached } = require("../seccomp") as typeof import("../seccomp");
-  return compileSeccompCached(spec.linux!.seccomp!, ctx.store.root, (m) => ctx.log.warn(m));
+  return compileSeccompCached(spec.linux!.seccomp!, (m) => ctx.log.warn(m));
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {

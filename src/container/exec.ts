@@ -131,7 +131,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     rootfsForHome: st.rootfs || null,
     warn: (m) => ctx.log.warn(m),
   });
-  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds: passesFds(spec, proc) });
+  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, fds: passesFds(spec, proc) });
   let pid = 0;
   let ptyMaster = -1;
   try {
