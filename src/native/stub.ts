@@ -4,6 +4,7 @@
 import type { Subprocess } from "bun";
 import { closeSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cacheDir } from "../state/cachedir";
+import { debug, debugOn, debugSink } from "../cli/log";
 import { Msg, OpName } from "./protocol";
 // Embedded in the compiled binary; a plain path when run from source.
 import stubPath from "../../native/build/dx-init" with { type: "file" };
@@ -64,6 +65,12 @@ export function launchStub(o: LaunchOptions): Stub {
     args.push(`lock=${stdio.length}`);
     stdio.push(o.lockFd);
   }
+  if (debugOn) {
+    // The stub writes its own debug lines (each step) to the log, even after we are gone.
+    const sink = debugSink();
+    args.push(`log=${stdio.length}`, `logfmt=${sink.json ? "json" : "text"}`);
+    stdio.push(sink.fd);
+  }
   const proc = spawnStub(args, stdio);
   const fd = proc.stdio[ctlSlot] as unknown as number;
   return { proc, ch: o.fds ? fdChannel(fd) : bunChannel(fd) };
@@ -74,6 +81,7 @@ function spawnStub(args: string[], stdio: unknown[]): Subprocess {
   const exe = storedStub();
   if (exe) {
     try {
+      if (debugOn) debug(`dx-init: starting ${exe} ${args.join(" ")}`);
       return Bun.spawn([exe, ...args], opts);
     } catch (e: any) {
       // A cache dir on a noexec mount, or a copy another version just replaced with its
@@ -83,6 +91,7 @@ function spawnStub(args: string[], stdio: unknown[]): Subprocess {
   }
   const { close, sealedMemfd } = libc();
   const fd = sealedMemfd("dx-init", stubBytes());
+  if (debugOn) debug(`dx-init: starting from a sealed memfd ${args.join(" ")}`);
   try {
     return Bun.spawn([`/proc/${process.pid}/fd/${fd}`, ...args], opts);
   } finally {
