@@ -988,6 +988,10 @@ static void op_mount(struct field *f)
 			base = root();
 		}
 		tfd = open_create(base, tgt, res, make);
+		/* proc and sysfs through a symlink, or onto a file: runc's words for it */
+		struct stat tst;
+		if ((how & HOW_NO_SYMLINK) && (tfd < 0 ? errno == ELOOP || errno == ENOTDIR : fstat(tfd, &tst) == 0 && !S_ISDIR(tst.st_mode)))
+			die(0, "mount ", what, " to ", tgt, ": filesystem \"", fstype, "\" must be mounted on ordinary directory");
 		if (tfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open target");
 		/* After pivot "/" is the container's root, so the plain path resolves
