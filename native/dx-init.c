@@ -174,6 +174,107 @@ static void write_all(int fd, const void *p, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
+/* Debug log (PROTOCOL.md, "Debug log")                                */
+/* ------------------------------------------------------------------ */
+
+/* log=FD: the runtime runs with --debug; -1 (the usual case) costs one test a line. */
+static int logfd = -1;
+static int logjson; /* logfmt=json, else logrus's text format */
+
+/* As a JSON string body: also what a quoted logrus text value needs. */
+static void sb_esc(struct sbuf *s, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (; *str && s->n + 7 < sizeof s->b; str++) {
+		unsigned char c = (unsigned char)*str;
+		if (c == '"' || c == '\\') {
+			s->b[s->n++] = '\\';
+			s->b[s->n++] = (char)c;
+		} else if (c == '\n') {
+			s->b[s->n++] = '\\';
+			s->b[s->n++] = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(s->b + s->n, "\\u00", 4);
+			s->n += 4;
+			s->b[s->n++] = hex[c >> 4];
+			s->b[s->n++] = hex[c & 15];
+		} else
+			s->b[s->n++] = (char)c;
+	}
+	s->b[s->n] = 0;
+}
+
+static void put_num(char *p, unsigned v, int width)
+{
+	while (width--) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* UTC, with milliseconds, as the runtime's own lines: 2006-01-02T15:04:05.000Z */
+static void sb_time(struct sbuf *s)
+{
+	struct timespec ts;
+	struct tm tm;
+	char b[25];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	put_num(b, (unsigned)tm.tm_year + 1900, 4);
+	b[4] = '-';
+	put_num(b + 5, (unsigned)tm.tm_mon + 1, 2);
+	b[7] = '-';
+	put_num(b + 8, (unsigned)tm.tm_mday, 2);
+	b[10] = 'T';
+	put_num(b + 11, (unsigned)tm.tm_hour, 2);
+	b[13] = ':';
+	put_num(b + 14, (unsigned)tm.tm_min, 2);
+	b[16] = ':';
+	put_num(b + 17, (unsigned)tm.tm_sec, 2);
+	b[19] = '.';
+	put_num(b + 20, (unsigned)(ts.tv_nsec / 1000000), 3);
+	b[23] = 'Z';
+	b[24] = 0;
+	sb_add(s, b);
+}
+
+/* One debug line from the NULL-terminated strings, written with one write(2). */
+static void dlog_(const char *first, ...)
+{
+	struct sbuf m = { .n = 0 }, l = { .n = 0 };
+	va_list ap;
+	int err = errno;
+	m.b[0] = l.b[0] = 0;
+	sb_add(&m, "dx-init[");
+	sb_add(&m, fmt_u((uint64_t)getpid(), (char[24]){ 0 }));
+	sb_add(&m, "]: ");
+	va_start(ap, first);
+	for (const char *p = first; p; p = va_arg(ap, const char *))
+		sb_add(&m, p);
+	va_end(ap);
+	if (logjson) {
+		sb_add(&l, "{\"level\":\"debug\",\"msg\":\"");
+		sb_esc(&l, m.b);
+		sb_add(&l, "\",\"time\":\"");
+		sb_time(&l);
+		sb_add(&l, "\"}\n");
+	} else {
+		sb_add(&l, "time=\"");
+		sb_time(&l);
+		sb_add(&l, "\" level=debug msg=\"");
+		sb_esc(&l, m.b);
+		sb_add(&l, "\"\n");
+	}
+	write_all(logfd, l.b, l.n);
+	errno = err;
+}
+#define dlog(...)                                           \
+	do {                                                \
+		if (logfd >= 0)                             \
+			dlog_(__VA_ARGS__, (const char *)NULL); \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
@@ -303,6 +404,7 @@ static _Noreturn void die_v(int err, const char *first, va_list ap)
 	m.b[0] = 0;
 	for (const char *s = first; s; s = va_arg(ap, const char *))
 		sb_add(&m, s);
+	dlog("failed: ", m.b, err ? ": " : "", err ? errstr(err) : "");
 	memcpy(payload, &head, sizeof head);
 	memcpy(payload + sizeof head, m.b, m.n + 1);
 
@@ -397,7 +499,8 @@ static int rd_str(struct reader *r, const char **s, uint32_t *len)
 }
 
 /*
- * Field signatures: u = u64, s = str, b = bytes, v = strv,
+ * Field signatures: u = u64, s = str, b = bytes, v = strv, e = strv of an
+ * environment (only counted in the debug log: it may hold secrets),
  * G = u64 count followed by that many u64 (IDENTITY's groups).
  */
 static const char *decode(const char *sig, const unsigned char *p, uint32_t len, struct field *f)
@@ -426,6 +529,7 @@ static const char *decode(const char *sig, const unsigned char *p, uint32_t len,
 			r.p += 4 + (size_t)f->n;
 			break;
 		case 'v':
+		case 'e':
 			if (rd_u64(&r, &f->u))
 				return "truncated field";
 			if (f->u > (uint64_t)(r.end - r.p) / 5)
@@ -873,6 +977,8 @@ static void op_clone(struct field *f)
 			close(sp[0]);
 			recv_sources(sp[1]);
 		}
+		/* runc's words for the same moment, which tools and runc's tests look for */
+		dlog("child process in init(): the container's init runs the rest of the plan");
 		return;
 	}
 	if (src_n) {
@@ -881,6 +987,7 @@ static void op_clone(struct field *f)
 		send_sources((pid_t)pid, sp[0]);
 		close(sp[0]);
 	}
+	dlog("cloned the container's init: pid ", U(pid));
 
 	/* Back out before the runtime hears of C: it applies the limits (pids.max) next. */
 	for (size_t i = 0; i < leave_n; i++) {
@@ -919,6 +1026,7 @@ static void op_wait_go(struct field *f)
 {
 	(void)f;
 	go_state = (char *)recv_frame(MSG_GO, 16u << 20, &go_len, "wait for go");
+	dlog("go from the runtime, ", U(go_len), " bytes of state");
 }
 
 static void op_setresid(struct field *f)
@@ -1006,10 +1114,10 @@ static void op_mount(struct field *f)
 			base = root();
 		}
 		tfd = open_create(base, tgt, res, make);
-		/* runc's words, which tests and users look for */
-		if (tfd < 0 && (how & HOW_NO_SYMLINK) && (errno == ELOOP || errno == ENOTDIR || errno == EEXIST))
-			die(errno, "mount ", what, " to ", tgt, ": filesystem \"", *fstype ? fstype : what,
-			    "\" must be mounted on ordinary directory");
+		/* proc and sysfs through a symlink, or onto a file: runc's words for it */
+		struct stat tst;
+		if ((how & HOW_NO_SYMLINK) && (tfd < 0 ? errno == ELOOP || errno == ENOTDIR || errno == EEXIST : fstat(tfd, &tst) == 0 && !S_ISDIR(tst.st_mode)))
+			die(0, "mount ", what, " to ", tgt, ": filesystem \"", fstype, "\" must be mounted on ordinary directory");
 		if (tfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open target");
 		/* After pivot "/" is the container's root, so the plain path resolves
@@ -1497,6 +1605,7 @@ static void op_fifo_wait(struct field *f)
 	if (fd < 0)
 		die(errno, "open exec fifo for writing");
 	startfd = fd;
+	dlog("start opened the exec fifo");
 	/* Tells start the writer is here: its reader is non-blocking, and an empty read
 	 * is EOF only after this byte. A start that went away must not kill us. */
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -1794,6 +1903,8 @@ static void op_exec(struct field *f)
 		for (unsigned fd = keep; fd < top; fd++)
 			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	}
+	/* ctl and the exec fifo close on execve: that is the signal (runc's words) */
+	dlog("init: closing the pipe to signal completion: exec ", path);
 	execve(path, argv, envp);
 	die(errno, "exec ", path);
 }
@@ -1805,57 +1916,106 @@ static void op_exec(struct field *f)
 struct opdef {
 	const char *sig;
 	void (*run)(struct field *);
+	const char *name; /* for the debug log */
 };
 
 static const struct opdef ops[OP_MAX + 1] = {
-	[OP_RLIMIT] = { "uuu", op_rlimit },
-	[OP_SETNS] = { "us", op_setns },
-	[OP_TIMENS] = { "s", op_timens },
-	[OP_CLONE] = { "uu", op_clone },
-	[OP_WAIT_GO] = { "", op_wait_go },
-	[OP_SETRESID] = { "uu", op_setresid },
-	[OP_UNSHARE] = { "u", op_unshare },
-	[OP_SETSID] = { "", op_setsid },
-	[OP_HOSTNAME] = { "s", op_hostname },
-	[OP_DOMAINNAME] = { "s", op_domainname },
-	[OP_KEYRING] = { "s", op_keyring },
-	[OP_MOUNT] = { "uussss", op_mount },
-	[OP_ROOTFS] = { "s", op_rootfs },
-	[OP_MKNOD] = { "uuuus", op_mknod },
-	[OP_SYMLINK] = { "ss", op_symlink },
-	[OP_PIVOT] = { "u", op_pivot },
-	[OP_MASK] = { "s", op_mask },
-	[OP_READONLY] = { "s", op_readonly },
-	[OP_ROOT_RO] = { "", op_root_ro },
-	[OP_SYSCTL] = { "ss", op_sysctl },
-	[OP_MOUNT_ATTR] = { "uuus", op_mount_attr },
-	[OP_MKDIR] = { "s", op_mkdir },
-	[OP_BIND_SOURCES] = { "v", op_bind_sources },
-	[OP_HIDE_HOST] = { "s", op_hide_host },
-	[OP_HOOK] = { "usvv", op_hook },
-	[OP_FIFO_OPEN] = { "s", op_fifo_open },
-	[OP_READY] = { "", op_ready },
-	[OP_FIFO_WAIT] = { "", op_fifo_wait },
-	[OP_CONSOLE] = { "uu", op_console },
-	[OP_UMASK] = { "u", op_umask },
-	[OP_CHDIR] = { "s", op_chdir },
-	[OP_LOOKUP] = { "ss", op_lookup },
-	[OP_OOM_SCORE] = { "s", op_oom_score },
-	[OP_CAPS_BOUNDING] = { "u", op_caps_bounding },
-	[OP_IDENTITY] = { "uuuG", op_identity },
-	[OP_CAPS] = { "uuuu", op_caps },
-	[OP_NO_NEW_PRIVS] = { "", op_no_new_privs },
-	[OP_SECCOMP] = { "ub", op_seccomp },
-	[OP_PERSONALITY] = { "u", op_personality },
-	[OP_SCHED] = { "uuuuuuu", op_sched },
-	[OP_IOPRIO] = { "u", op_ioprio },
-	[OP_APPARMOR] = { "s", op_apparmor },
-	[OP_LABEL] = { "s", op_label },
-	[OP_CGROUP_JOIN] = { "vsv", op_cgroup_join },
-	[OP_FIFO_MAKE] = { "uuus", op_fifo_make },
-	[OP_AFFINITY] = { "b", op_affinity },
-	[OP_EXEC] = { "uvv", op_exec },
+	[OP_RLIMIT] = { "uuu", op_rlimit, "RLIMIT" },
+	[OP_SETNS] = { "us", op_setns, "SETNS" },
+	[OP_TIMENS] = { "s", op_timens, "TIMENS" },
+	[OP_CLONE] = { "uu", op_clone, "CLONE" },
+	[OP_WAIT_GO] = { "", op_wait_go, "WAIT_GO" },
+	[OP_SETRESID] = { "uu", op_setresid, "SETRESID" },
+	[OP_UNSHARE] = { "u", op_unshare, "UNSHARE" },
+	[OP_SETSID] = { "", op_setsid, "SETSID" },
+	[OP_HOSTNAME] = { "s", op_hostname, "HOSTNAME" },
+	[OP_DOMAINNAME] = { "s", op_domainname, "DOMAINNAME" },
+	[OP_KEYRING] = { "s", op_keyring, "KEYRING" },
+	[OP_MOUNT] = { "uussss", op_mount, "MOUNT" },
+	[OP_ROOTFS] = { "s", op_rootfs, "ROOTFS" },
+	[OP_MKNOD] = { "uuuus", op_mknod, "MKNOD" },
+	[OP_SYMLINK] = { "ss", op_symlink, "SYMLINK" },
+	[OP_PIVOT] = { "u", op_pivot, "PIVOT" },
+	[OP_MASK] = { "s", op_mask, "MASK" },
+	[OP_READONLY] = { "s", op_readonly, "READONLY" },
+	[OP_ROOT_RO] = { "", op_root_ro, "ROOT_RO" },
+	[OP_SYSCTL] = { "ss", op_sysctl, "SYSCTL" },
+	[OP_MOUNT_ATTR] = { "uuus", op_mount_attr, "MOUNT_ATTR" },
+	[OP_MKDIR] = { "s", op_mkdir, "MKDIR" },
+	[OP_BIND_SOURCES] = { "v", op_bind_sources, "BIND_SOURCES" },
+	[OP_HIDE_HOST] = { "s", op_hide_host, "HIDE_HOST" },
+	[OP_HOOK] = { "usve", op_hook, "HOOK" },
+	[OP_FIFO_OPEN] = { "s", op_fifo_open, "FIFO_OPEN" },
+	[OP_READY] = { "", op_ready, "READY" },
+	[OP_FIFO_WAIT] = { "", op_fifo_wait, "FIFO_WAIT" },
+	[OP_CONSOLE] = { "uu", op_console, "CONSOLE" },
+	[OP_UMASK] = { "u", op_umask, "UMASK" },
+	[OP_CHDIR] = { "s", op_chdir, "CHDIR" },
+	[OP_LOOKUP] = { "ss", op_lookup, "LOOKUP" },
+	[OP_OOM_SCORE] = { "s", op_oom_score, "OOM_SCORE" },
+	[OP_CAPS_BOUNDING] = { "u", op_caps_bounding, "CAPS_BOUNDING" },
+	[OP_IDENTITY] = { "uuuG", op_identity, "IDENTITY" },
+	[OP_CAPS] = { "uuuu", op_caps, "CAPS" },
+	[OP_NO_NEW_PRIVS] = { "", op_no_new_privs, "NO_NEW_PRIVS" },
+	[OP_SECCOMP] = { "ub", op_seccomp, "SECCOMP" },
+	[OP_PERSONALITY] = { "u", op_personality, "PERSONALITY" },
+	[OP_SCHED] = { "uuuuuuu", op_sched, "SCHED" },
+	[OP_IOPRIO] = { "u", op_ioprio, "IOPRIO" },
+	[OP_APPARMOR] = { "s", op_apparmor, "APPARMOR" },
+	[OP_LABEL] = { "s", op_label, "LABEL" },
+	[OP_CGROUP_JOIN] = { "vsv", op_cgroup_join, "CGROUP_JOIN" },
+	[OP_FIFO_MAKE] = { "uuus", op_fifo_make, "FIFO_MAKE" },
+	[OP_AFFINITY] = { "b", op_affinity, "AFFINITY" },
+	[OP_EXEC] = { "uve", op_exec, "EXEC" },
 };
+
+/* "step MOUNT 0 3 proc /proc proc ...": the op and its fields, as the plan gives them. */
+static void log_step(unsigned op, const struct field *f)
+{
+	struct sbuf d = { .n = 0 };
+	d.b[0] = 0;
+	sb_add(&d, "step ");
+	sb_add(&d, ops[op].name);
+	for (const char *sig = ops[op].sig; *sig; sig++, f++) {
+		sb_add(&d, " ");
+		switch (*sig) {
+		case 'u':
+			sb_add(&d, U(f->u));
+			break;
+		case 's':
+			sb_add(&d, "\"");
+			sb_add(&d, f->s);
+			sb_add(&d, "\"");
+			break;
+		case 'b':
+			sb_add(&d, U(f->n));
+			sb_add(&d, " bytes");
+			break;
+		case 'v': {
+			const unsigned char *p = f->p;
+			sb_add(&d, "[");
+			for (uint64_t i = 0; i < f->u; i++) {
+				uint32_t len = le32(p);
+				if (i)
+					sb_add(&d, " ");
+				sb_add(&d, (const char *)(p + 4));
+				p += 4 + (size_t)len;
+			}
+			sb_add(&d, "]");
+			break;
+		}
+		case 'e':
+			sb_add(&d, U(f->u));
+			sb_add(&d, " variables");
+			break;
+		case 'G':
+			sb_add(&d, U(f->u));
+			sb_add(&d, " groups");
+			break;
+		}
+	}
+	dlog(d.b);
+}
 
 /*
  * Walks the plan once; with run == 0 it only checks every record, so a
@@ -1888,8 +2048,11 @@ static void walk(const unsigned char *plan, size_t len, int run)
 		const char *why = decode(ops[op].sig, plan + off + 8, plen, f);
 		if (why)
 			die(EINVAL, "plan: op ", U(op), " at offset ", U(off), ": ", why);
-		if (run)
+		if (run) {
+			if (logfd >= 0)
+				log_step(op, f);
 			ops[op].run(f);
+		}
 		off += 8 + (size_t)plen;
 	}
 }
@@ -1997,8 +2160,12 @@ int main(int argc, char **argv)
 			ctl = v;
 		else if ((v = parse_fd(argv[i], "lock=")) != -2)
 			lockfd = v;
-		else
-			die(EINVAL, "usage: dx-init ctl=FD [lock=FD] (unexpected ", argv[i], ")");
+		else if ((v = parse_fd(argv[i], "log=")) != -2)
+			logfd = v;
+		else if (strcmp(argv[i], "logfmt=json") == 0)
+			logjson = 1;
+		else if (strcmp(argv[i], "logfmt=text") != 0)
+			die(EINVAL, "usage: dx-init ctl=FD [lock=FD] [log=FD logfmt=text|json] (unexpected ", argv[i], ")");
 	}
 	/* Before ctl becomes close-on-exec: the sealed copy needs it too. */
 	run_sealed(argv);
@@ -2006,6 +2173,9 @@ int main(int argc, char **argv)
 		ctl = -1;
 		die(EBADF, "usage: dx-init ctl=FD [lock=FD] (bad ctl)");
 	}
+	/* Not the container's: the EXEC step's close_range would catch it too. */
+	if (logfd >= 0 && fcntl(logfd, F_SETFD, FD_CLOEXEC) < 0)
+		logfd = -1;
 	setup_signals();
 	if (lockfd >= 0) {
 		/* The lock is the open file's: the runtime holds it through its own fd. */
@@ -2018,9 +2188,12 @@ int main(int argc, char **argv)
 		close(lockfd);
 		if (send_msg(MSG_LOCKED, NULL, 0, -1) < 0)
 			_exit(1);
+		dlog("locked the container's state dir");
 	}
 
 	unsigned char *plan = recv_frame(MSG_PLAN, MAX_PLAN, &len, "read plan");
+	/* runc's name for this phase, which tools and runc's tests look for */
+	dlog("nsexec container setup: a plan of ", U(len), " bytes");
 	walk(plan, len, 0);
 	walk(plan, len, 1);
 	return 0;

@@ -1,6 +1,6 @@
 // dx-runtime: runc's command line over the OCI runtime-spec operations.
 import { parseGlobals, parseFlags } from "./cli/parse";
-import { Logger } from "./cli/log";
+import { Logger, debug, debugOn, useLogger } from "./cli/log";
 import { Store } from "./state/store";
 import { defaultStateRoot } from "./rootless/root";
 import { RuntimeError } from "./cli/errors";
@@ -13,6 +13,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { g, cmd, rest } = parseGlobals(argv, "");
     log = new Logger({ file: g.log, format: g.logFormat, debug: g.debug });
+    useLogger(log);
     if (g.version) {
       out(`dx-runtime version ${pkg.version}\nspec: 1.2.0\n`);
       return 0;
@@ -38,7 +39,10 @@ async function main(argv: string[]): Promise<number> {
       store = new Store(d.path, d.xdg ? 0o1700 : undefined);
     }
     const ctx = { g, log, store };
-    return await c.run(ctx, args);
+    if (debugOn) debug(`${cmd}: root ${ctx.store.root}, arguments ${JSON.stringify(rest)}`);
+    const code = await c.run(ctx, args);
+    if (debugOn) debug(`${cmd}: done, exit status ${code}`);
+    return code;
   } catch (e: any) {
     const msg = e instanceof RuntimeError ? e.message : e?.message ? String(e.message) : String(e);
     log.error(msg.split("\n")[0]!);

@@ -1,5 +1,6 @@
 // create: config.json → validated spec → plan → dx-init, and the runtime's side of the
 // conversation (maps, cgroup, hooks, pty), leaving a container blocked on its exec fifo.
+import { debug, debugOn } from "../cli/log";
 import { closeSync, constants, existsSync, openSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -100,8 +101,9 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   try {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
-    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds: passesFds(spec, proc) });
+    stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, lockFd, fds: passesFds(spec, proc) });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
+    if (debugOn) debug(`create: cgroup v${own.version} paths ${JSON.stringify(own.paths)}`);
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
     if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
@@ -112,7 +114,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (lockMsg.type !== Msg.LOCKED) throw new RuntimeError(`unexpected message ${lockMsg.type} from container init`);
     // The first state, with the cgroup paths recorded before any mkdir: a create killed
     // from here on leaves delete the creator to kill and the paths to remove. (Killed
-    // before it, the state dir alone reads as a stopped container.)
+    // before it, the state dir alone is no container, and delete removes it.)
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
     if (rootless) {
@@ -150,6 +152,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
       setgroups: setgroupsAllowed(),
       rootless,
     });
+    if (debugOn) debug(`create: sending dx-init a plan of ${plan.steps.length} steps`);
     await stub.ch.send(Msg.PLAN, encodePlan(plan.steps));
 
     const first = await stub.ch.recv();
@@ -157,6 +160,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (first.type === Msg.ERROR) throw stubError(first);
     if (first.type !== Msg.PID) throw new RuntimeError(`unexpected message ${first.type} from container init`);
     initPid = pidOf(first);
+    if (debugOn) debug(`create: the container's init is pid ${initPid}`);
     // Limits once the init exists: before the clone, a joined P and its child would both
     // count against pids.max. The init waits for GO, so nothing runs unlimited.
     if (rootless) {
@@ -223,11 +227,13 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     st.status = "created";
     delete st.creator;
     store.write(st);
+    if (debugOn) debug(`create: ${id} created, waiting on ${store.fifo(id)}`);
     if (o.pidFile) writePidFile(o.pidFile, initPid);
     release();
     return { st, stub, ptyMaster, proc: stub.proc };
   } catch (e) {
     if (ptyMaster >= 0) closeSync(ptyMaster);
+    if (debugOn) debug(`create: failed, undoing: ${(e as Error)?.message ?? e}`);
     await undoCreate(ctx, id, initPid, stub, cg);
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
@@ -267,7 +273,7 @@ function mountableCgroupPaths(cg: Pick<CgroupManager, "version" | "paths">): Rec
 export function compileSeccompLazy(spec: Spec, ctx: Context) {
   // libseccomp is loaded only for configs that ask for a filter.
   const { compileSeccompCached } = require("../seccomp") as typeof import("../seccomp");
-  return compileSeccompCached(spec.linux!.seccomp!, ctx.store.root, (m) => ctx.log.warn(m));
+  return compileSeccompCached(spec.linux!.seccomp!, (m) => ctx.log.warn(m));
 }
 
 function writeIdMaps(pid: number, spec: Spec, rootless: boolean): void {

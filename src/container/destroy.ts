@@ -1,6 +1,7 @@
 // delete: the end of a container's life. Engines call it once per container, so its
 // common path loads neither koffi, the hooks nor the cgroup drivers (only their
 // teardown). (start and kill are in modules of their own: they need no node:fs at all.)
+import { debug, debugOn } from "../cli/log";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
@@ -16,6 +17,13 @@ type Hooks = typeof import("../hooks/run");
 export async function remove(ctx: Context, id: string, force: boolean): Promise<void> {
   validateId(id);
   if (!ctx.store.exists(id)) {
+    if (force) return;
+    throw new RuntimeError(`container ${id} does not exist`);
+  }
+  if (ctx.store.unwritten(id)) {
+    // A create that died before its first state: nothing but the dir is left (runc too
+    // removes such a dir, and says it does not exist unless forced).
+    ctx.store.remove(id);
     if (force) return;
     throw new RuntimeError(`container ${id} does not exist`);
   }
@@ -37,6 +45,7 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
 export async function destroy(ctx: Context, st: StoredState): Promise<void> {
   const cg = st.cgroup ? teardownOf(st.cgroup.version, st.cgroup.paths) : undefined;
+  if (debugOn) debug(`delete: ${st.id}: init pid ${st.pid || "-"}${st.cgroup ? `, removing cgroup v${st.cgroup.version} paths ${JSON.stringify(st.cgroup.paths)}` : ""}`);
   if (cg && st.cgroup?.version === 1) {
     // Frozen tasks do not die until thawed.
     try {
@@ -70,6 +79,7 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
     releaseHostMounts(st.rootfs, spec, (m) => ctx.log.warn(m));
   }
   // The exec fifo, if start never took it, goes with the rest of the state dir.
+  if (debugOn) debug(`delete: removing ${ctx.store.dir(st.id)}`);
   ctx.store.remove(st.id);
   if (st.bundle && spec?.hooks?.poststop?.length) {
     const { runHooksWarn } = require("../hooks/run") as Hooks;

@@ -136,7 +136,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     warn: (m) => ctx.log.warn(m),
     setgroups: setgroupsAllowed(),
   });
-  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: ctx.store.root, fds: passesFds(spec, proc) });
+  const stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, fds: passesFds(spec, proc) });
   let pid = 0;
   let ptyMaster = -1;
   try {

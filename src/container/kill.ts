@@ -1,5 +1,6 @@
 // kill: one signal to the init, or to every process of the container with --all. Its
 // common path reads the state and /proc through Bun and loads neither node:fs nor koffi.
+import { debug, debugOn } from "../cli/log";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
 import { load } from "../state/status";
@@ -24,6 +25,7 @@ export async function kill(ctx: Context, id: string, sig: number, all: boolean):
     // container from a failed kill.
     throw new RuntimeError(`container not running: ${id} (status ${status})`);
   if (all && st.cgroup) {
+    if (debugOn) debug(`kill: signal ${sig} to every process in ${JSON.stringify(st.cgroup.paths)}`);
     await cgroupOf(st)!.killAll(sig);
     return;
   }
@@ -31,6 +33,7 @@ export async function kill(ctx: Context, id: string, sig: number, all: boolean):
   // koffi off this path; a recycled pid would need the init to die, be reaped and its pid
   // be handed out again in the microseconds between the two, which pid allocation (it
   // moves forward through pid_max) does not do.
+  if (debugOn) debug(`kill: signal ${sig} to pid ${st.pid}`);
   try {
     process.kill(st.pid, sig);
   } catch (e: any) {

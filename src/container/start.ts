@@ -1,6 +1,7 @@
 // start: lets a created container's process run. Engines call it once per container, so
 // it reads the state, /proc and the exec fifo through Bun and loads neither node:fs nor
 // koffi unless something fails.
+import { debug, debugOn } from "../cli/log";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
@@ -24,6 +25,7 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
   }
   requireProcess(st);
   const fifo = ctx.store.fifo(id);
+  if (debugOn) debug(`start: opening ${fifo} for pid ${st.pid}`);
   return finishStart(ctx, st, await readStartReport(fifo, st));
 }
 

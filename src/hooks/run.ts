@@ -1,5 +1,6 @@
 // Hooks the runtime itself runs (createRuntime, prestart, poststart, poststop): in the
 // runtime's namespaces, with the container's state on stdin.
+import { debug, debugOn } from "../cli/log";
 import type { Hook } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 
@@ -7,6 +8,7 @@ export type HookPoint = "prestart" | "createRuntime" | "createContainer" | "star
 
 export function runHook(point: HookPoint, h: Hook, stateJson: string): void {
   const args = h.args && h.args.length ? h.args : [h.path];
+  if (debugOn) debug(`${point} hook: running ${h.path} ${JSON.stringify(args)}${h.timeout ? `, timeout ${h.timeout}s` : ""}`);
   let r;
   try {
     r = Bun.spawnSync({
@@ -37,6 +39,7 @@ export function runHook(point: HookPoint, h: Hook, stateJson: string): void {
   }
   if (r.signalCode) throw new RuntimeError(`${point} hook ${h.path}: killed by ${r.signalCode}${tail}`);
   if (r.exitCode !== 0) throw new RuntimeError(`${point} hook ${h.path}: exit status ${r.exitCode}${tail}`);
+  if (debugOn) debug(`${point} hook ${h.path}: done${tail}`);
 }
 
 /** Runs hooks in order; the first failure stops the rest and is thrown. */

@@ -2,7 +2,9 @@
 // from Bun.spawn, framed messages both ways. koffi is loaded only where the stub must
 // hand back an fd (a pty master, a seccomp listener) or cannot be run from a file.
 import type { Subprocess } from "bun";
-import { closeSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { cacheDir } from "../state/cachedir";
+import { debug, debugOn, debugSink } from "../cli/log";
 import { Msg, OpName } from "./protocol";
 // Embedded in the compiled binary; a plain path when run from source.
 import stubPath from "../../native/build/dx-init" with { type: "file" };
@@ -42,8 +44,6 @@ export interface Stub {
 export interface LaunchOptions {
   stdio: (number | "inherit" | "ignore")[];
   preserveFds: number;
-  /** the state root: a copy of the stub is kept there to be exec'd */
-  root: string;
   /** flocked by the stub before anything else; the lock is this open file's (create) */
   lockFd?: number;
   /** the stub will pass fds back (a pty master, a seccomp listener) */
@@ -65,25 +65,33 @@ export function launchStub(o: LaunchOptions): Stub {
     args.push(`lock=${stdio.length}`);
     stdio.push(o.lockFd);
   }
-  const proc = spawnStub(o.root, args, stdio);
+  if (debugOn) {
+    // The stub writes its own debug lines (each step) to the log, even after we are gone.
+    const sink = debugSink();
+    args.push(`log=${stdio.length}`, `logfmt=${sink.json ? "json" : "text"}`);
+    stdio.push(sink.fd);
+  }
+  const proc = spawnStub(args, stdio);
   const fd = proc.stdio[ctlSlot] as unknown as number;
   return { proc, ch: o.fds ? fdChannel(fd) : bunChannel(fd) };
 }
 
-function spawnStub(root: string, args: string[], stdio: unknown[]): Subprocess {
+function spawnStub(args: string[], stdio: unknown[]): Subprocess {
   const opts = { argv0: "dx-init", stdio: stdio as any, env: {}, cwd: "/" };
-  const exe = storedStub(root);
+  const exe = storedStub();
   if (exe) {
     try {
+      if (debugOn) debug(`dx-init: starting ${exe} ${args.join(" ")}`);
       return Bun.spawn([exe, ...args], opts);
     } catch (e: any) {
-      // A root on a noexec mount, or a copy another version just replaced with its
+      // A cache dir on a noexec mount, or a copy another version just replaced with its
       // own; anything else is a real failure.
       if (e?.code !== "EACCES" && e?.code !== "EPERM" && e?.code !== "ENOENT") throw e;
     }
   }
   const { close, sealedMemfd } = libc();
   const fd = sealedMemfd("dx-init", stubBytes());
+  if (debugOn) debug(`dx-init: starting from a sealed memfd ${args.join(" ")}`);
   try {
     return Bun.spawn([`/proc/${process.pid}/fd/${fd}`, ...args], opts);
   } finally {
@@ -101,17 +109,19 @@ function stubBytes(): Uint8Array {
 }
 
 /**
- * The stub's copy under the state root, named by its content, written once. Used only
- * where nobody else could have put it there: a root-owned file, not group- or
- * world-writable, in a directory that is neither. Otherwise undefined (memfd instead).
+ * The stub's copy in the runtime's cache dir (outside --root: see state/cachedir.ts),
+ * named by its content, written once. The dir is one nobody else could have put it in
+ * (ours, not group- or world-writable), and the file must be ours and as large as the
+ * stub. Otherwise undefined (memfd instead).
  */
-function storedStub(root: string): string | undefined {
+function storedStub(): string | undefined {
+  const dir = cacheDir();
+  if (!dir) return undefined;
   const b = stubBytes();
-  const path = `${root}/.dx-init-${Bun.hash(b).toString(36)}`;
+  const name = `dx-init-${Bun.hash(b).toString(36)}`;
+  const path = `${dir}/${name}`;
   const uid = process.geteuid?.() ?? 0;
-  const safe = (s: Stats | undefined) => !!s && s.uid === uid && (s.mode & 0o022) === 0;
   try {
-    if (!safe(lstatSync(root, { throwIfNoEntry: false }))) return undefined;
     let st = lstatSync(path, { throwIfNoEntry: false });
     if (!st) {
       const tmp = `${path}.${process.pid}`;
@@ -125,10 +135,10 @@ function storedStub(root: string): string | undefined {
       st = lstatSync(path);
       // Copies of other versions go (a stub started from one runs on); not the
       // half-written ones of concurrent writers.
-      for (const n of readdirSync(root))
-        if (n.startsWith(".dx-init-") && !n.includes(".", 1) && `${root}/${n}` !== path) rmSync(`${root}/${n}`, { force: true });
+      for (const n of readdirSync(dir))
+        if (n.startsWith("dx-init-") && !n.includes(".") && n !== name) rmSync(`${dir}/${n}`, { force: true });
     }
-    return st.isFile() && safe(st) && st.size === b.length ? path : undefined;
+    return st.isFile() && st.uid === uid && (st.mode & 0o022) === 0 && st.size === b.length ? path : undefined;
   } catch {
     return undefined;
   }

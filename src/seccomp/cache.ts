@@ -1,10 +1,12 @@
 // Engines hand every container the same profile; compiling it with libseccomp costs
-// 15-25 ms (multi-arch). The BPF is kept under the runtime's root, keyed by the profile,
-// the libseccomp build and the kernel (which decides the flags), and reused.
+// 15-25 ms (multi-arch). The BPF is kept in the runtime's cache dir (outside every
+// --root: see state/cachedir.ts), keyed by the profile, the libseccomp build and the
+// kernel (which decides the flags), and reused.
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileSeccomp, type CompiledSeccomp } from "./compile";
+import { cacheDir } from "../state/cachedir";
 import type { SeccompInput } from "./config";
 
 const LIBSECCOMP = "/lib/x86_64-linux-gnu/libseccomp.so.2";
@@ -27,11 +29,11 @@ function key(s: SeccompInput): string {
   return createHash("sha256").update(JSON.stringify(s)).update("\0" + lib + "\0" + kernel).digest("hex");
 }
 
-/** Only a root-owned file nobody else can write is trusted. */
+/** Only a file of ours that nobody else can write is trusted. */
 function trusted(path: string): boolean {
   try {
     const st = lstatSync(path);
-    return st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0;
+    return st.isFile() && st.uid === (process.geteuid?.() ?? 0) && (st.mode & 0o022) === 0;
   } catch {
     return false;
   }
@@ -44,9 +46,10 @@ function cacheable(s: SeccompInput): boolean {
   );
 }
 
-export function compileSeccompCached(s: SeccompInput, stateRoot: string, warn: (msg: string) => void): CompiledSeccomp {
-  if (!cacheable(s)) return compileSeccomp(s, warn);
-  const dir = join(stateRoot, ".seccomp");
+export function compileSeccompCached(s: SeccompInput, warn: (msg: string) => void): CompiledSeccomp {
+  const top = cacheable(s) ? cacheDir() : undefined;
+  if (!top) return compileSeccomp(s, warn);
+  const dir = join(top, "seccomp");
   const file = join(dir, `${key(s)}.json`);
   if (trusted(file)) {
     try {

@@ -1,5 +1,6 @@
 // The live status of a container, derived from its process every time: a state file alone
 // cannot know that the init has died or that its pid now belongs to someone else.
+import { debug, debugOn } from "../cli/log";
 import { validateId, type Store, type StoredState } from "./store";
 import { aliveAs, parseStat, type ProcStat } from "./procstat";
 import type { Probe } from "./probe";
@@ -39,7 +40,9 @@ export async function liveStatus(store: Store, st: StoredState, probe: Probe, al
 export async function load(store: Store, id: string, probe: Probe, alive = false): Promise<{ st: StoredState; status: Status }> {
   validateId(id);
   const st = store.read(id);
-  return { st, status: await liveStatus(store, st, probe, alive) };
+  const status = await liveStatus(store, st, probe, alive);
+  if (debugOn) debug(`${id}: ${status}, pid ${st.pid}, state in ${store.dir(id)}`);
+  return { st, status };
 }
 
 // Read here rather than through the cgroup drivers: state is the hottest command and

@@ -40,10 +40,19 @@ export interface StoredState {
 /** [A-Za-z0-9_+.-] */
 const isIdChar = (c: number): boolean => isWordChar(c) || c === 43 || c === 45 || c === 46;
 
+/**
+ * Whether a state file is one this runtime wrote: runc's (init_process_pid,
+ * init_process_start) has neither a string ociVersion nor a numeric startTime.
+ */
+export function ownState(st: unknown): st is StoredState {
+  const o = st as StoredState | null;
+  return !!o && typeof o === "object" && typeof o.ociVersion === "string" && typeof o.startTime === "number" && typeof o.pid === "number";
+}
+
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntimeError("container id cannot be empty");
-  // A leading dot is kept for the runtime's own entries under --root (.seccomp).
-  if (!allChars(id, isIdChar) || id.startsWith(".") || id.length > 1024)
+  // As runc: [\w+.-]+, but never "." or "..", which name no dir of their own.
+  if (!allChars(id, isIdChar) || id === "." || id === ".." || id.length > 1024)
     throw new RuntimeError(`invalid container id format: ${id}`);
   return id;
 }
@@ -98,33 +107,31 @@ export class Store {
     } catch (e: any) {
       // An empty file cannot be mapped: it is corrupt, like any text that does not parse.
       if (e.code === "EINVAL") text = "";
-      else if (e.code === "ENOENT") {
-        if (this.exists(id)) return this.placeholder(id);
-        throw new RuntimeError(`container ${id} does not exist`);
-      } else throw new RuntimeError(`read state of ${id}: ${e.message}`);
+      // A dir without state (a create that died before writing any, ours or another
+      // runtime's) is no container, as it is to runc; delete removes it (unwritten()).
+      else if (e.code === "ENOENT") throw new RuntimeError(`container ${id} does not exist`);
+      else throw new RuntimeError(`read state of ${id}: ${e.message}`);
     }
+    let st: StoredState;
     try {
-      return JSON.parse(text) as StoredState;
+      st = JSON.parse(text) as StoredState;
     } catch {
       // A torn write cannot happen (rename is atomic); a corrupt file is reported as such.
       throw new RuntimeError(`state of ${id} is corrupt: ${file}`);
     }
+    // Engines give runc-type runtimes one --root (dockerd does): runc's state.json is
+    // another runtime's container, not a stopped one of ours.
+    if (!ownState(st)) throw new RuntimeError(`container ${id} does not exist (${file} was not written by dx-runtime)`);
+    return st;
   }
 
-  /** A state dir without state.json: a create that died before writing anything. */
-  private placeholder(id: string): StoredState {
-    return {
-      ociVersion: OCI_VERSION,
-      id,
-      status: "stopped",
-      pid: 0,
-      bundle: "",
-      startTime: 0,
-      created: new Date(0).toISOString(),
-      rootfs: "",
-      owner: "root",
-      config: {},
-    };
+  /**
+   * A state dir with no state file: what a create leaves when it dies between claiming
+   * the id and writing the first state (no process or cgroup exists yet then). Removed by
+   * delete, as runc removes such a dir; anything else is left alone.
+   */
+  unwritten(id: string): boolean {
+    return this.exists(id) && !fs().existsSync(`${this.dir(id)}/state.json`);
   }
 
   write(st: StoredState): void {
@@ -150,7 +157,7 @@ export class Store {
   list(): string[] {
     try {
       return fs().readdirSync(this.root, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+        .filter((d) => d.isDirectory())
         .map((d) => d.name)
         .sort();
     } catch {

@@ -66,9 +66,9 @@ export function useHarness(name: string, opts: { timeoutMs?: number } = {}): voi
     }
   });
   afterAll(async () => {
-    // Anything still under the suite's state root outlived the test that made it.
-    // Dot entries are the runtime's own (the seccomp filter cache), not containers.
-    const left = fs.existsSync(suiteRoot) ? fs.readdirSync(suiteRoot).filter((n) => !n.startsWith(".")) : [];
+    // Anything still under the suite's state root outlived the test that made it: the
+    // runtime keeps nothing there but containers.
+    const left = fs.existsSync(suiteRoot) ? fs.readdirSync(suiteRoot) : [];
     const t: Tracked = { ids: new Set(left), dirs: new Set([suiteDir]), root: suiteRoot, envMarker };
     for (const id of left) await rt(["delete", "--force", id], { timeoutMs: 10_000 }).catch(() => undefined);
     const leaks = findLeaks(t);

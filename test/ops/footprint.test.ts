@@ -1,12 +1,13 @@
 // What the runtime process itself loads on the paths engines call for every container.
 // run (create + start) and exec of a process without a terminal need no FFI: loading
 // koffi (its native module and libstdc++) would cost each of them 2-3 ms. And where the
-// stub is started from: a copy under --root only where nobody else can write.
+// stub is started from: a copy in the runtime's cache dir (never under --root), only
+// where nobody else can write.
 import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
 import { create, destroy, IS_RUNC, makeBundle, ok, rt, scratchDir, uniqueId, useHarness } from "../lib/harness";
+import { CACHE_DIR, privateCache } from "../lib/privatecache";
 
 useHarness("footprint");
 
@@ -68,22 +69,25 @@ test.skipIf(IS_RUNC)("run and exec without a terminal load no FFI into the runti
   }
 });
 
-/** Copies of the stub kept under a root. */
-function storedStubs(root: string): string[] {
-  return fs.readdirSync(root).filter((n) => n.startsWith(".dx-init-"));
+/** Copies of the stub kept in a cache dir. */
+function storedStubs(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.startsWith("dx-init-"));
 }
 
-test.skipIf(IS_RUNC)("the stub is started from a root-only copy under --root, and runs as a sealed memfd", async () => {
+test.skipIf(IS_RUNC)("the stub is started from a root-only copy outside --root, and runs as a sealed memfd", async () => {
   const root = path.join(scratchDir("stubroot"), "root");
   const b = makeBundle({ args: ["sleep", "100"] });
   const id = uniqueId();
   ok(await rt(["--root", root, "create", "--bundle", b.dir, id], { noRoot: true }));
   try {
-    const [copy] = storedStubs(root);
-    expect(copy).toBeDefined();
-    const st = fs.statSync(path.join(root, copy!));
+    // Nothing in the root but the container: engines share roots, and runc lists them.
+    expect(fs.readdirSync(root)).toEqual([id]);
+    const copies = storedStubs(CACHE_DIR).filter((n) => !n.includes("."));
+    expect(copies.length).toBeGreaterThan(0);
+    const st = fs.statSync(path.join(CACHE_DIR, copies[0]!));
     expect(st.uid).toBe(0);
     expect(st.mode & 0o777).toBe(0o500);
+    expect(fs.statSync(CACHE_DIR).mode & 0o077).toBe(0);
     const pid = JSON.parse(ok(await rt(["--root", root, "state", id], { noRoot: true })).stdout).pid;
     // What a container could reach through /proc/PID/exe is the sealed copy, not the file.
     expect(fs.readlinkSync(`/proc/${pid}/exe`)).toMatch(/^\/memfd:dx-init/);
@@ -92,37 +96,43 @@ test.skipIf(IS_RUNC)("the stub is started from a root-only copy under --root, an
   }
 });
 
-test.skipIf(IS_RUNC)("a copy of another version's stub under --root is replaced by this one's", async () => {
-  const root = path.join(scratchDir("oldstub"), "root");
-  fs.mkdirSync(root, { mode: 0o711 });
-  fs.writeFileSync(path.join(root, ".dx-init-0ldversion"), "#!/bin/false\n", { mode: 0o500 });
-  ok(await rt(["--root", root, "run", "--bundle", makeBundle({ args: ["true"] }).dir, uniqueId()], { noRoot: true }));
-  const copies = storedStubs(root);
-  expect(copies.length).toBe(1);
-  expect(copies[0]).not.toBe(".dx-init-0ldversion");
+test.skipIf(IS_RUNC)("a copy of another version's stub is replaced by this one's", async () => {
+  const cache = await privateCache("mode=700");
+  try {
+    fs.writeFileSync(path.join(cache.dir, "dx-init-0ldversion"), "#!/bin/false\n", { mode: 0o500 });
+    const root = path.join(scratchDir("oldstub"), "root");
+    const r = cache.run(["--root", root, "run", "--bundle", makeBundle({ args: ["true"] }).dir, uniqueId()]);
+    expect(r).toEqual({ status: 0, stderr: "" });
+    const copies = storedStubs(cache.dir);
+    expect(copies.length).toBe(1);
+    expect(copies[0]).not.toBe("dx-init-0ldversion");
+  } finally {
+    cache.close();
+  }
 });
 
-test.skipIf(IS_RUNC)("a --root others can write to keeps no copy of the stub; a noexec one cannot run it: both still work", async () => {
+test.skipIf(IS_RUNC)("a cache dir others can write to keeps no copy of the stub; a noexec one cannot run it: both still work", async () => {
   const b = makeBundle({ args: ["true"] });
   // World-writable (sticky, like /tmp): anyone could have planted a copy there.
-  const open = path.join(scratchDir("openroot"), "root");
-  fs.mkdirSync(open, { mode: 0o1777 });
-  fs.chmodSync(open, 0o1777);
-  ok(await rt(["--root", open, "run", "--bundle", b.dir, uniqueId()], { noRoot: true }));
-  expect(storedStubs(open)).toEqual([]);
-
-  // noexec: the copy is there but cannot be exec'd, and the stub comes from a memfd.
-  const dir = scratchDir("noexecroot");
-  expect(spawnSync("mount", ["-t", "tmpfs", "-o", "noexec,size=4m", "tmpfs", dir]).status).toBe(0);
+  const open = await privateCache("mode=1777");
   try {
-    const root = path.join(dir, "root");
-    const id = uniqueId();
-    ok(await rt(["--root", root, "run", "--bundle", b.dir, id], { noRoot: true }));
-    const id2 = uniqueId();
-    ok(await rt(["--root", root, "create", "--bundle", makeBundle({ args: ["sleep", "100"] }).dir, id2], { noRoot: true }));
-    ok(await rt(["--root", root, "start", id2], { noRoot: true }));
-    ok(await rt(["--root", root, "delete", "--force", id2], { noRoot: true }));
+    const root = path.join(scratchDir("openroot"), "root");
+    expect(open.run(["--root", root, "run", "--bundle", b.dir, uniqueId()])).toEqual({ status: 0, stderr: "" });
+    expect(storedStubs(open.dir)).toEqual([]);
   } finally {
-    spawnSync("umount", ["-l", dir]);
+    open.close();
+  }
+  // noexec: the copy is there but cannot be exec'd, and the stub comes from a memfd.
+  const noexec = await privateCache("mode=700,noexec");
+  try {
+    const root = path.join(scratchDir("noexecroot"), "root");
+    expect(noexec.run(["--root", root, "run", "--bundle", b.dir, uniqueId()])).toEqual({ status: 0, stderr: "" });
+    const id2 = uniqueId();
+    expect(noexec.run(["--root", root, "create", "--bundle", makeBundle({ args: ["sleep", "100"] }).dir, id2]).status).toBe(0);
+    expect(noexec.run(["--root", root, "start", id2]).status).toBe(0);
+    expect(noexec.run(["--root", root, "delete", "--force", id2]).status).toBe(0);
+    expect(storedStubs(noexec.dir).length).toBe(1);
+  } finally {
+    noexec.close();
   }
 });
