@@ -678,6 +678,37 @@ t_rootless_delegated() {
   left="$(find "$RLDELEG" -mindepth 1 -type d; ls "$RLXDG/$RUNTIME" 2>/dev/null; cat "$RLSHELL/cgroup.procs")"
   expect rootless-deleg-undelegated-controller-nothing-left "$(echo "$left" | oneline)" "$RLSHELL"
   rl_down "$RLSHELL" $id
+
+  # The runtime outside the subtree (in root's rl-nodeleg): the user may make a cgroup in
+  # the subtree, but not move the container there (no common ancestor of its own).
+  mkdir -p "$RLNODELEG"
+  id=rlout
+  mkbundle_rl $id "$SLEEP" '{"pids": {"limit": 33}}' "${RLDELEG#$CG}/$id"
+  if rtu "$RLNODELEG" run -d --bundle "$B/$id" $id; then
+    fail rootless-outside-subtree-refused "ran though the runtime in $RLNODELEG may not move it into $RLDELEG/$id"
+  else
+    echo "# $RUNTIME outside the delegated subtree: $OUT"
+    n="$(printf '%s\n' "$OUT" | grep -c .)"
+    if [ "$n" = 1 ]; then ok rootless-outside-subtree-refused; else fail rootless-outside-subtree-refused "want one line, got $n (rc $RC): $OUT"; fi
+    if [ "$RUNTIME" = dx-runtime ]; then
+      case "$OUT" in *linux.resources.pids.limit*"common ancestor"*) ok rootless-outside-subtree-named ;; *) fail rootless-outside-subtree-named "the error does not say why: $OUT" ;; esac
+    fi
+  fi
+  left="$(find "$RLDELEG" -mindepth 1 -type d; ls "$RLXDG/$RUNTIME" 2>/dev/null; cat "$RLNODELEG/cgroup.procs")"
+  expect rootless-outside-subtree-nothing-left "$(echo "$left" | oneline)" "$RLSHELL"
+  rl_down "$RLNODELEG" $id
+  # Asking no limits, dx-runtime runs it in its own cgroup, as where none can be made
+  # (runc 1.1.5 fails on the cgroup.procs write).
+  if [ "$RUNTIME" = dx-runtime ]; then
+    id=rlout0
+    if upu "$RLNODELEG" rootless-outside-subtree-no-limits $id "$SLEEP" '{}' "${RLDELEG#$CG}/$id"; then
+      pid="$(rl_pid "$RLNODELEG" $id)"
+      expect rootless-outside-subtree-no-limits "$(sed -n 's/^0:://p' /proc/$pid/cgroup 2>/dev/null)" "${RLNODELEG#$CG}"
+      if [ -d "$RLDELEG/$id" ]; then fail rootless-outside-subtree-no-limits-no-cgroup "$RLDELEG/$id was left for a container that is not in it"; else ok rootless-outside-subtree-no-limits-no-cgroup; fi
+    fi
+    rl_down "$RLNODELEG" $id
+  fi
+  rl_sweep "$RLNODELEG"
   rl_sweep "$RLSLICE"
 }
 
