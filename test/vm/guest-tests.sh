@@ -507,10 +507,247 @@ t_systemd_path() {
   if [ -d "$want_dir" ]; then fail cgroup-systemd-path-removed "$want_dir left behind"; else ok cgroup-systemd-path-removed; fi
 }
 
+# --- rootless: an unprivileged user, with and without a delegated cgroup subtree ------
+# The delegation is systemd's for user@.service: root enables controllers in the parent
+# (rl.slice) and hands the user one directory (rl-deleg: the dir, cgroup.procs,
+# cgroup.subtree_control, cgroup.threads); the user's processes run in a leaf below it
+# (shell), so rl-deleg can enable controllers for its other children. A rootless
+# runtime moves processes only between cgroups it owns, below a common ancestor it owns:
+# it must itself run inside the subtree.
+RLUID=1000
+RLUSER=dxu
+RLXDG=/run/user/$RLUID
+RLSLICE=$CG/rl.slice
+RLDELEG=$RLSLICE/rl-deleg
+RLSHELL=$RLDELEG/shell
+RLNODELEG=$CG/rl-nodeleg
+# A user namespace mapping the user's own ids alone: no newuidmap, no /etc/subuid.
+RL_NS='[{"type": "user"}, {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]'
+RL_MAPS=', "uidMappings": [{"containerID": 0, "hostID": '$RLUID', "size": 1}], "gidMappings": [{"containerID": 0, "hostID": '$RLUID', "size": 1}]'
+
+rl_user() {
+  if ! grep -q "^$RLUSER:" /etc/passwd; then
+    echo "$RLUSER:x:$RLUID:$RLUID:$RLUSER:/tmp/$RLUSER:/bin/sh" >>/etc/passwd
+    echo "$RLUSER:x:$RLUID:" >>/etc/group
+  fi
+  grep -qx /bin/sh /etc/shells 2>/dev/null || echo /bin/sh >>/etc/shells
+  mkdir -p "/tmp/$RLUSER" "$RLXDG"
+  chown "$RLUID:$RLUID" "/tmp/$RLUSER" "$RLXDG"
+  chmod 700 "$RLXDG"
+}
+
+# rtu CGDIR ARGS...: rt as $RLUSER, the runtime started in cgroup CGDIR. Root moves the
+# shell there first (as a session manager places a login); busybox su execs, so the
+# pid that moved is the runtime's. "--" keeps su from reading the runtime's flags.
+rtu() {
+  rtu_cg=$1
+  shift
+  XDG_RUNTIME_DIR=$RLXDG timeout -s KILL "$CMD_TIMEOUT" sh -c 'echo $$ >"$0/cgroup.procs" || exit 125; exec su -s /bin/sh -c '"'"'exec "$0" "$@"'"'"' -- '"$RLUSER"' "$@"' "$rtu_cg" "$RT" "$@" >"$B/.rt-out" 2>&1 </dev/null
+  RC=$?
+  OUT="$(cat "$B/.rt-out")"
+  [ $RC -eq 137 ] && OUT="killed after ${CMD_TIMEOUT}s: $OUT"
+  return $RC
+}
+
+# mkbundle_rl ID ARGS_JSON [RESOURCES_JSON] [CGROUPS_PATH]: a bundle for $RLUSER, its
+# /out writable by the user (root of the container maps to it).
+mkbundle_rl() {
+  NAMESPACES=$RL_NS
+  mkbundle "$1" "$2" "${3:-}" "$RL_MAPS" "${4:-}"
+  NAMESPACES=
+  chown -R "$RLUID:$RLUID" "$B/$1/out"
+}
+
+# upu CGDIR NAME ID ARGS_JSON [RESOURCES_JSON] [CGROUPS_PATH]: create + start as the user.
+upu() {
+  upu_cg=$1
+  name=$2
+  shift 2
+  mkbundle_rl "$@"
+  if ! rtu "$upu_cg" create --bundle "$B/$1" "$1"; then
+    fail "$name" "create failed (rc $RC): $OUT"
+    return 1
+  fi
+  if ! rtu "$upu_cg" start "$1"; then
+    fail "$name" "start failed (rc $RC): $OUT"
+    return 1
+  fi
+  return 0
+}
+
+rl_status() { rtu "$1" state "$2" && echo "$OUT" | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
+rl_pid() { rtu "$1" state "$2" && echo "$OUT" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+rl_frozen() { [ "$(sed -n 's/^frozen //p' "$1/cgroup.events" 2>/dev/null)" = "$2" ]; }
+rl_is_status() { [ "$(rl_status "$1" "$2")" = "$3" ]; }
+rl_down() { rtu "$1" delete -f "$2" || { rtu "$1" kill "$2" KILL; rtu "$1" delete -f "$2"; }; true; }
+# cgf DIR FILE: a cgroup file on one line, or "<missing FILE>".
+cgf() { if [ -e "$1/$2" ]; then oneline <"$1/$2"; else echo "<missing $2>"; fi; }
+# Whatever is still in a cgroup (a test that failed half way) is killed, then the dirs go.
+rl_sweep() {
+  for d in $(find "$1" -depth -type d 2>/dev/null); do
+    [ -e "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
+  done
+  sleep 0.2
+  for d in $(find "$1" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+}
+
+rl_delegate() {
+  mkdir -p "$RLSLICE" || return 1
+  # What systemd delegates to a user by default.
+  echo "+cpu +cpuset +io +memory +pids" >"$RLSLICE/cgroup.subtree_control" || return 1
+  mkdir -p "$RLDELEG" || return 1
+  chown "$RLUID:$RLUID" "$RLDELEG" "$RLDELEG/cgroup.procs" "$RLDELEG/cgroup.subtree_control" "$RLDELEG/cgroup.threads" || return 1
+  # The user makes its own leaf and moves into it, as its service manager does; from
+  # there on its processes start in the leaf.
+  rtu_setup_out="$(sh -c 'echo $$ >"$0/cgroup.procs" && exec su -s /bin/sh -c "mkdir \"\$0/shell\" && echo \$\$ >\"\$0/shell/cgroup.procs\"" -- '"$RLUSER"' "$0"' "$RLDELEG" 2>&1)" || {
+    echo "# delegation setup as $RLUSER: $rtu_setup_out"
+    return 1
+  }
+  [ "$(stat -c %u "$RLSHELL")" = "$RLUID" ]
+}
+
+t_rootless_delegated() {
+  rl_user
+  rl_sweep "$RLSLICE"
+  if ! rl_delegate; then
+    fail rootless-deleg-setup "could not delegate $RLDELEG to $RLUSER: $(ls -ln "$RLDELEG" 2>&1 | head -3)"
+    rl_sweep "$RLSLICE"
+    return
+  fi
+  ok rootless-deleg-setup
+  id=rldeleg
+  cgd=$RLDELEG/$id
+  # No cgroupsPath: the id, below the parent of the runtime's own cgroup (rl-deleg).
+  upu "$RLSHELL" rootless-deleg-run $id '["sh","-c","cat /sys/fs/cgroup/memory.max > /out/memory.max; cat /sys/fs/cgroup/pids.max > /out/pids.max; cat /proc/self/cgroup > /out/self.t; mv /out/self.t /out/self; exec sleep 1000"]' '{"memory": {"limit": 268435456}, "pids": {"limit": 100}}' "-" || {
+    rl_down "$RLSHELL" $id
+    rl_sweep "$RLSLICE"
+    return
+  }
+  ok rootless-deleg-run
+  pid="$(rl_pid "$RLSHELL" $id)"
+  expect rootless-deleg-cgroup "$(sed -n 's/^0:://p' /proc/$pid/cgroup 2>/dev/null)" "${cgd#$CG}"
+  expect rootless-deleg-cgroup-owner "$(stat -c %u "$cgd" 2>&1)" $RLUID
+  expect rootless-deleg-memory.max "$(cgf "$cgd" memory.max)" 268435456
+  expect rootless-deleg-pids.max "$(cgf "$cgd" pids.max)" 100
+  if wait_for has_file "$B/$id/out/self"; then
+    expect rootless-deleg-inside-cgroupns "$(oneline <"$B/$id/out/self")" "0::/"
+    expect rootless-deleg-inside-memory.max "$(oneline <"$B/$id/out/memory.max" 2>&1)" 268435456
+    expect rootless-deleg-inside-pids.max "$(oneline <"$B/$id/out/pids.max" 2>&1)" 100
+  else
+    fail rootless-deleg-inside-cgroupns "the container wrote nothing to /out within 5 s"
+  fi
+  if rtu "$RLSHELL" exec $id cat /proc/self/cgroup; then
+    expect rootless-deleg-exec-joins "$(echo "$OUT" | oneline)" "0::/"
+  else fail rootless-deleg-exec-joins "rc $RC: $OUT"; fi
+
+  if rtu "$RLSHELL" update --memory 314572800 --pids-limit 50 $id; then ok rootless-deleg-update; else fail rootless-deleg-update "rc $RC: $OUT"; fi
+  expect rootless-deleg-update-memory.max "$(cgf "$cgd" memory.max)" 314572800
+  expect rootless-deleg-update-pids.max "$(cgf "$cgd" pids.max)" 50
+  if rtu "$RLSHELL" exec $id cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; then
+    expect rootless-deleg-update-inside "$(echo "$OUT" | oneline)" "314572800 50"
+  else fail rootless-deleg-update-inside "rc $RC: $OUT"; fi
+
+  if rtu "$RLSHELL" pause $id; then ok rootless-deleg-pause; else fail rootless-deleg-pause "rc $RC: $OUT"; fi
+  expect rootless-deleg-pause-cgroup.freeze "$(cgf "$cgd" cgroup.freeze)" 1
+  wait_for rl_frozen "$cgd" 1
+  expect rootless-deleg-pause-events-frozen "$(sed -n 's/^frozen //p' "$cgd/cgroup.events" 2>&1)" 1
+  expect rootless-deleg-pause-state "$(rl_status "$RLSHELL" $id)" paused
+  if rtu "$RLSHELL" resume $id; then ok rootless-deleg-resume; else fail rootless-deleg-resume "rc $RC: $OUT"; fi
+  expect rootless-deleg-resume-cgroup.freeze "$(cgf "$cgd" cgroup.freeze)" 0
+  expect rootless-deleg-resume-state "$(rl_status "$RLSHELL" $id)" running
+
+  rtu "$RLSHELL" kill $id KILL
+  wait_for rl_is_status "$RLSHELL" $id stopped
+  if rtu "$RLSHELL" delete $id; then ok rootless-deleg-delete; else fail rootless-deleg-delete "rc $RC: $OUT"; fi
+  if [ -d "$cgd" ]; then fail rootless-deleg-delete-cgroup "$cgd still exists after delete"; else ok rootless-deleg-delete-cgroup; fi
+  left="$(find "$RLDELEG" -mindepth 1 -type d; ls "$RLXDG/$RUNTIME" 2>/dev/null)"
+  expect rootless-deleg-nothing-left "$(echo "$left" | oneline)" "$RLSHELL"
+  rl_down "$RLSHELL" $id
+
+  # A controller the parent does not delegate (hugetlb): refused in one line, and the
+  # cgroup the user could make is gone again.
+  id=rlhuge
+  mkbundle_rl $id "$SLEEP" '{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}' "-"
+  if rtu "$RLSHELL" run -d --bundle "$B/$id" $id; then
+    fail rootless-deleg-undelegated-controller "hugepageLimits accepted though hugetlb is not delegated: $(ls "$RLDELEG/$id" 2>&1 | grep hugetlb | head -3 | oneline)"
+  else
+    echo "# $RUNTIME with an undelegated controller: $OUT"
+    n="$(printf '%s\n' "$OUT" | grep -c .)"
+    if [ "$n" = 1 ]; then ok rootless-deleg-undelegated-controller; else fail rootless-deleg-undelegated-controller "want one line, got $n (rc $RC): $OUT"; fi
+  fi
+  left="$(find "$RLDELEG" -mindepth 1 -type d; ls "$RLXDG/$RUNTIME" 2>/dev/null; cat "$RLSHELL/cgroup.procs")"
+  expect rootless-deleg-undelegated-controller-nothing-left "$(echo "$left" | oneline)" "$RLSHELL"
+  rl_down "$RLSHELL" $id
+
+  # The runtime outside the subtree (in root's rl-nodeleg): the user may make a cgroup in
+  # the subtree, but not move the container there (no common ancestor of its own).
+  mkdir -p "$RLNODELEG"
+  id=rlout
+  mkbundle_rl $id "$SLEEP" '{"pids": {"limit": 33}}' "${RLDELEG#$CG}/$id"
+  if rtu "$RLNODELEG" run -d --bundle "$B/$id" $id; then
+    fail rootless-outside-subtree-refused "ran though the runtime in $RLNODELEG may not move it into $RLDELEG/$id"
+  else
+    echo "# $RUNTIME outside the delegated subtree: $OUT"
+    n="$(printf '%s\n' "$OUT" | grep -c .)"
+    if [ "$n" = 1 ]; then ok rootless-outside-subtree-refused; else fail rootless-outside-subtree-refused "want one line, got $n (rc $RC): $OUT"; fi
+    if [ "$RUNTIME" = dx-runtime ]; then
+      case "$OUT" in *linux.resources.pids.limit*"common ancestor"*) ok rootless-outside-subtree-named ;; *) fail rootless-outside-subtree-named "the error does not say why: $OUT" ;; esac
+    fi
+  fi
+  left="$(find "$RLDELEG" -mindepth 1 -type d; ls "$RLXDG/$RUNTIME" 2>/dev/null; cat "$RLNODELEG/cgroup.procs")"
+  expect rootless-outside-subtree-nothing-left "$(echo "$left" | oneline)" "$RLSHELL"
+  rl_down "$RLNODELEG" $id
+  # Asking no limits, dx-runtime runs it in its own cgroup, as where none can be made
+  # (runc 1.1.5 fails on the cgroup.procs write).
+  if [ "$RUNTIME" = dx-runtime ]; then
+    id=rlout0
+    if upu "$RLNODELEG" rootless-outside-subtree-no-limits $id "$SLEEP" '{}' "${RLDELEG#$CG}/$id"; then
+      pid="$(rl_pid "$RLNODELEG" $id)"
+      expect rootless-outside-subtree-no-limits "$(sed -n 's/^0:://p' /proc/$pid/cgroup 2>/dev/null)" "${RLNODELEG#$CG}"
+      if [ -d "$RLDELEG/$id" ]; then fail rootless-outside-subtree-no-limits-no-cgroup "$RLDELEG/$id was left for a container that is not in it"; else ok rootless-outside-subtree-no-limits-no-cgroup; fi
+    fi
+    rl_down "$RLNODELEG" $id
+  fi
+  rl_sweep "$RLNODELEG"
+  rl_sweep "$RLSLICE"
+}
+
+t_rootless_undelegated() {
+  rl_user
+  rl_sweep "$RLNODELEG"
+  # Root's cgroup, nothing in it the user may write.
+  mkdir -p "$RLNODELEG"
+  id=rlnd
+  if upu "$RLNODELEG" rootless-nodeleg-run $id "$SLEEP" '{}' "-"; then
+    expect rootless-nodeleg-run "$(rl_status "$RLNODELEG" $id)" running
+    pid="$(rl_pid "$RLNODELEG" $id)"
+    expect rootless-nodeleg-runtime-cgroup "$(sed -n 's/^0:://p' /proc/$pid/cgroup 2>/dev/null)" "${RLNODELEG#$CG}"
+    if rtu "$RLNODELEG" delete -f $id; then ok rootless-nodeleg-delete; else fail rootless-nodeleg-delete "rc $RC: $OUT"; fi
+  fi
+  rl_down "$RLNODELEG" $id
+
+  id=rlndmem
+  mkbundle_rl $id "$SLEEP" '{"memory": {"limit": 268435456}}' "-"
+  if rtu "$RLNODELEG" run -d --bundle "$B/$id" $id; then
+    fail rootless-nodeleg-limit-refused "a memory limit was accepted with no cgroup to hold it: $(cgf "$CG/$id" memory.max)"
+  else
+    n="$(printf '%s\n' "$OUT" | grep -c .)"
+    if [ "$n" = 1 ]; then ok rootless-nodeleg-limit-refused; else fail rootless-nodeleg-limit-refused "want one line, got $n (rc $RC): $OUT"; fi
+    echo "# $RUNTIME without a delegated cgroup: $OUT"
+    if [ "$RUNTIME" = dx-runtime ]; then
+      case "$OUT" in *linux.resources.memory.limit*) ok rootless-nodeleg-limit-named ;; *) fail rootless-nodeleg-limit-named "the error does not name the limit: $OUT" ;; esac
+    fi
+  fi
+  left="$(ls -d "$RLXDG/$RUNTIME/$id" "$CG/$id" "$RLNODELEG"/*/ 2>/dev/null; cat "$RLNODELEG/cgroup.procs")"
+  expect rootless-nodeleg-nothing-left "$(echo "$left" | oneline)" ""
+  rl_down "$RLNODELEG" $id
+  rl_sweep "$RLNODELEG"
+}
+
 rt --version
 echo "# runtime: $RT ($(echo "$OUT" | head -1))"
 echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
-for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path; do
+for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path rootless_delegated rootless_undelegated; do
   want "$t" || continue
   start=$(date +%s)
   "t_$t"
