@@ -8,6 +8,8 @@ import { compileSeccomp, type CompiledSeccomp } from "./compile";
 import type { SeccompInput } from "./config";
 
 const LIBSECCOMP = "/lib/x86_64-linux-gnu/libseccomp.so.2";
+/** Changes whenever the compiler makes a different program from the same profile. */
+const COMPILER = "2:enosys-stub";
 
 interface Entry {
   c: Omit<CompiledSeccomp, "bpf"> & { bpf: string };
@@ -24,7 +26,7 @@ function key(s: SeccompInput): string {
   try {
     kernel = readFileSync("/proc/sys/kernel/osrelease", "latin1").trim();
   } catch {}
-  return createHash("sha256").update(JSON.stringify(s)).update("\0" + lib + "\0" + kernel).digest("hex");
+  return createHash("sha256").update(JSON.stringify(s)).update("\0" + lib + "\0" + kernel + "\0" + COMPILER).digest("hex");
 }
 
 /** Only a root-owned file nobody else can write is trusted. */
