@@ -37,8 +37,9 @@ const EDOM = 33;
 const OPTIMIZE_ABOVE = 32;
 // After the SECCOMP step the stub hands the listener fd to the runtime with sendmsg(2).
 // Were sendmsg itself notified, it would wait for an agent that can only get the fd
-// from that very call.
-const NEVER_NOTIFIED = new Set(["sendmsg"]);
+// from that very call. write(2) is refused as runc refuses it: the stub writes to the
+// exec fifo under the filter, and a profile written for runc never notifies it.
+const NEVER_NOTIFIED = new Set(["sendmsg", "write"]);
 
 // A syscall that gets through by default needs no ENOSYS: TRACE counts as permissive, as
 // in runc, since a tracer should handle calls it does not know itself.
@@ -60,7 +61,7 @@ export function compileSeccomp(s: SeccompInput, warn: (msg: string) => void): Co
   const defaultAction = actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction", "linux.seccomp.defaultErrnoRet");
   if (s.defaultAction === "SCMP_ACT_NOTIFY") {
     // Every syscall of the stub after the filter, sendmsg of the listener included, would block.
-    throw new SeccompError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    throw new SeccompError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
   }
   const rules = (s.syscalls ?? []).flatMap((sc, i) => expandRules(sc, `linux.seccomp.syscalls[${i}]`, warn));
   const needsNotify = (s.syscalls ?? []).some((sc) => sc.action === "SCMP_ACT_NOTIFY");
@@ -171,7 +172,7 @@ function expandRules(sc: SeccompSyscallInput, field: string, warn: (msg: string)
   return sc.names.map((name, k) => {
     if (typeof name !== "string" || name === "") throw new SeccompError(`${field}.names[${k}]: empty syscall name`);
     if (sc.action === "SCMP_ACT_NOTIFY" && NEVER_NOTIFIED.has(name)) {
-      throw new SeccompError(`${field}: SCMP_ACT_NOTIFY cannot be used for "${name}"`);
+      throw new SeccompError(`${field}: SCMP_ACT_NOTIFY cannot be used for the ${name} syscall`);
     }
     return { field, name, action, args, split };
   });
