@@ -168,7 +168,44 @@ static _Noreturn void die_(int err, const char *first, ...);
 #define die(err, ...) die_((err), __VA_ARGS__, (const char *)NULL)
 
 /*
- * One frame: u32 length of what follows, u32 type, payload. A single sendmsg
+ * A frame that passes no fd, with write(2): after the seccomp filter is in, the
+ * stub must make no call a profile written for runc could deny or notify, and
+ * runc itself only writes there. SIGPIPE (the runtime is gone) is ignored for
+ * the call, so that it fails like sendmsg with MSG_NOSIGNAL.
+ */
+static int write_frame(const uint32_t head[2], const void *payload, size_t len)
+{
+	char buf[8 + 8 + 8192 + 64]; /* the largest frame: MSG_ERROR with a full message */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	size_t n = 8 + len, off = 0;
+	int ret = 0;
+
+	if (len > sizeof buf - 8) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(buf, head, 8);
+	if (len)
+		memcpy(buf + 8, payload, len);
+	sigaction(SIGPIPE, &ign, &old);
+	while (off < n) {
+		ssize_t r = write(ctl, buf + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = -1;
+			break;
+		}
+		off += (size_t)r;
+	}
+	int saved = errno;
+	sigaction(SIGPIPE, &old, NULL);
+	errno = saved;
+	return ret;
+}
+
+/*
+ * One frame: u32 length of what follows, u32 type, payload. A single write
  * below the socket's buffer size is one skb on a unix stream socket, so the
  * frames of P and C never interleave; a passed fd rides on its first byte.
  */
@@ -190,7 +227,9 @@ static int send_msg(uint32_t type, const void *payload, size_t len, int passfd)
 		errno = EBADF;
 		return -1;
 	}
-	if (passfd >= 0) {
+	if (passfd < 0)
+		return write_frame(head, payload, len);
+	{
 		memset(&c, 0, sizeof c);
 		mh.msg_control = c.buf;
 		mh.msg_controllen = sizeof c.buf;
@@ -1140,7 +1179,7 @@ static int fd_above_stdio(int fd)
 	return fd > 2 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static _Noreturn void hook_child(const char *path, char **argv, char **envp, int in, int out)
+static _Noreturn void hook_child(const char *path, char **argv, char **envp, const char *cwd, int in, int out)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigaction(SIGPIPE, &dfl, NULL);
@@ -1149,20 +1188,48 @@ static _Noreturn void hook_child(const char *path, char **argv, char **envp, int
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(127);
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	execve(path, argv, envp);
 	struct sbuf e = { .n = 0 };
-	sb_add(&e, "exec ");
-	sb_add(&e, path);
+	if (*cwd && chdir(cwd) < 0) {
+		sb_add(&e, "chdir ");
+		sb_add(&e, cwd);
+	} else {
+		execve(path, argv, envp);
+		sb_add(&e, "exec ");
+		sb_add(&e, path);
+	}
 	sb_add(&e, ": ");
 	sb_add(&e, errstr(errno));
 	write_all(2, e.b, e.n);
 	_exit(127);
 }
 
+/* Go's names for the signals a hook dies of, which runc prints. */
+static const char *signame(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "hangup", [SIGINT] = "interrupt", [SIGQUIT] = "quit",
+		[SIGILL] = "illegal instruction", [SIGTRAP] = "trace/breakpoint trap",
+		[SIGABRT] = "aborted", [SIGBUS] = "bus error", [SIGFPE] = "floating point exception",
+		[SIGKILL] = "killed", [SIGUSR1] = "user defined signal 1", [SIGSEGV] = "segmentation fault",
+		[SIGUSR2] = "user defined signal 2", [SIGPIPE] = "broken pipe", [SIGALRM] = "alarm clock",
+		[SIGTERM] = "terminated", [SIGXCPU] = "CPU time limit exceeded",
+		[SIGXFSZ] = "file size limit exceeded", [SIGSYS] = "bad system call",
+	};
+	static char buf[32];
+	if (sig > 0 && (size_t)sig < sizeof names / sizeof names[0] && names[sig])
+		return names[sig];
+	struct sbuf b = { .n = 0 };
+	sb_add(&b, "signal ");
+	sb_add(&b, U(sig));
+	memcpy(buf, b.b, b.n < sizeof buf ? b.n + 1 : sizeof buf);
+	buf[sizeof buf - 1] = 0;
+	return buf;
+}
+
 static void op_hook(struct field *f)
 {
 	uint64_t timeout = f[0].u;
-	const char *path = f[1].s;
+	const char *path = f[1].s, *cwd = f[4].s, *label = f[5].s;
 	char **argv = mkstrv(&f[2], path), **envp = mkstrv(&f[3], NULL);
 	int in[2], out[2];
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
@@ -1177,7 +1244,7 @@ static void op_hook(struct field *f)
 	if (pid < 0)
 		die(errno, "hook ", path, ": fork");
 	if (pid == 0)
-		hook_child(path, argv, envp, in[0], out[1]);
+		hook_child(path, argv, envp, cwd, in[0], out[1]);
 	close(in[0]);
 	close(out[1]);
 	free(argv);
@@ -1255,13 +1322,13 @@ static void op_hook(struct field *f)
 		close(pidfd);
 
 	tail_str(&t, tailbuf);
-	const char *sep = *tailbuf ? ": " : "";
+	const char *sep = *tailbuf ? ", output: " : "";
 	if (timed_out)
-		die(0, "hook ", path, ": timed out after ", U(timeout), "s", sep, tailbuf);
+		die(0, "error running ", label, ": timed out after ", U(timeout), "s", sep, tailbuf);
 	if (WIFSIGNALED(status))
-		die(0, "hook ", path, ": killed by signal ", U(WTERMSIG(status)), sep, tailbuf);
+		die(0, "error running ", label, ": signal: ", signame(WTERMSIG(status)), sep, tailbuf);
 	if (WEXITSTATUS(status))
-		die(0, "hook ", path, ": exit status ", U(WEXITSTATUS(status)), sep, tailbuf);
+		die(0, "error running ", label, ": exit status ", U(WEXITSTATUS(status)), sep, tailbuf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1638,7 +1705,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_READONLY] = { "s", op_readonly },
 	[OP_ROOT_RO] = { "", op_root_ro },
 	[OP_SYSCTL] = { "ss", op_sysctl },
-	[OP_HOOK] = { "usvv", op_hook },
+	[OP_HOOK] = { "usvvss", op_hook },
 	[OP_FIFO_OPEN] = { "s", op_fifo_open },
 	[OP_READY] = { "", op_ready },
 	[OP_FIFO_WAIT] = { "", op_fifo_wait },
