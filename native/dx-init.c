@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/openat2.h>
@@ -60,7 +61,7 @@
 enum {
 	OP_RLIMIT = 1, OP_SETNS = 2, OP_TIMENS = 3, OP_CLONE = 4,
 	OP_WAIT_GO = 10, OP_SETRESID = 11, OP_UNSHARE = 12, OP_SETSID = 13,
-	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16,
+	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16, OP_LINK_UP = 17,
 	OP_MOUNT = 20, OP_ROOTFS = 21, OP_MKNOD = 22, OP_SYMLINK = 23,
 	OP_PIVOT = 24, OP_MASK = 25, OP_READONLY = 26, OP_ROOT_RO = 27,
 	OP_SYSCTL = 28,
@@ -867,6 +868,29 @@ static void op_unshare(struct field *f)
 {
 	if (unshare((int)f[0].u) < 0)
 		die(errno, "unshare ", U(f[0].u));
+}
+
+/* What `ip link set NAME up` does, with the ioctl that needs no netlink code. */
+static void op_link_up(struct field *f)
+{
+	const char *name = f[0].s;
+	struct ifreq ifr;
+
+	if (f[0].n == 0 || f[0].n >= IFNAMSIZ)
+		die(EINVAL, "bring up interface ", name);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die(errno, "bring up interface ", name, ": socket");
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, name, f[0].n);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die(errno, "bring up interface ", name, ": get flags");
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			die(errno, "bring up interface ", name);
+	}
+	close(s);
 }
 
 static void op_setsid(struct field *f)
@@ -1714,6 +1738,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_CHDIR] = { "s", op_chdir },
 	[OP_LOOKUP] = { "ss", op_lookup },
 	[OP_OOM_SCORE] = { "s", op_oom_score },
+	[OP_LINK_UP] = { "s", op_link_up },
 	[OP_CAPS_BOUNDING] = { "u", op_caps_bounding },
 	[OP_IDENTITY] = { "uuuG", op_identity },
 	[OP_CAPS] = { "uuuu", op_caps },

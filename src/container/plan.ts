@@ -296,6 +296,10 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   // a mapped owner instead of failing with EOVERFLOW.
   if (userns) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
   if (ns.created.has("cgroup")) steps.push({ op: Op.UNSHARE, fields: [u64(CLONE_FLAG.cgroup!)] });
+  // A network namespace the runtime creates gets its loopback up, as runc's "loopback"
+  // network does: engines that add no interface (podman --network none, a pod sharing
+  // one netns without CNI, ctr run) rely on 127.0.0.1 working. A joined one is left as is.
+  if (ns.created.has("network")) steps.push({ op: Op.LINK_UP, fields: [str("lo")] });
   steps.push({ op: Op.SETSID, fields: [] });
   if (inp.keyring) steps.push({ op: Op.KEYRING, fields: [str(inp.keyring)] });
   steps.push({ op: Op.FIFO_OPEN, fields: [str(inp.fifo)] });
