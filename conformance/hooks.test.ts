@@ -1,5 +1,5 @@
 // config.md, "POSIX-platform Hooks", and runtime.md lifecycle steps 3-13.
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -11,6 +11,8 @@ import {
   nsOf,
   ok,
   rt,
+  runFg,
+  scratchDir,
   state,
   statusOf,
   uniqueId,
@@ -469,3 +471,30 @@ must(
     expect(env).toEqual(["A=1", "B=two words"]);
   },
 );
+
+// Not the spec's words but runc's behaviour, which engines and hook authors rely on:
+// each kind of hook starts in a known directory. A createContainer hook that writes a
+// relative path must write into the container's root, never into the host's cwd.
+test("hooks start where runc starts them: createContainer in the rootfs, startContainer in process.cwd, the runtime's own in the bundle (run)", async () => {
+  const b = makeBundle({ args: ["true"] });
+  const out = b.hostDir("/out");
+  b.config.process.cwd = "/out";
+  const rec = (name: string, dir: string) => ({
+    path: "/bin/sh",
+    args: ["sh", "-c", `pwd > ${dir}/${name}.cwd`],
+  });
+  b.config.hooks = {
+    prestart: [rec("prestart", out)],
+    createRuntime: [rec("createRuntime", out)],
+    createContainer: [rec("createContainer", out)],
+    startContainer: [rec("startContainer", "/out")],
+    poststart: [rec("poststart", out)],
+    poststop: [rec("poststop", out)],
+  };
+  b.write();
+  ok(await runFg(b, { cwd: scratchDir("caller") }));
+  const cwd = (n: string) => fs.readFileSync(path.join(out, `${n}.cwd`), "utf8").trim();
+  expect(cwd("createContainer")).toBe(fs.realpathSync(b.rootfs));
+  expect(cwd("startContainer")).toBe("/out");
+  for (const n of ["prestart", "createRuntime", "poststart", "poststop"]) expect(cwd(n)).toBe(fs.realpathSync(b.dir));
+});

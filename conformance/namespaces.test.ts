@@ -1,5 +1,5 @@
 // config-linux.md, "Namespaces" and "User namespace mappings".
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -276,3 +276,38 @@ must(
   },
   { title: "join user namespace by path" },
 );
+
+// Not in the spec: runc brings up lo in a network namespace it creates (its "loopback"
+// network), and engines that add no interface of their own rely on it (podman
+// --network none, a pod without CNI, ctr run): 127.0.0.1 must answer.
+const LO_PROBE = [
+  "sh",
+  "-c",
+  "ip -o link show lo; (echo pong | nc -l -p 7777 127.0.0.1 &) ; sleep 0.3; echo ping | nc -w 2 127.0.0.1 7777",
+];
+for (const variant of ["", "in a new user namespace"]) {
+  test(`a new network namespace has lo up and 127.0.0.1 answering${variant ? ` (${variant})` : ""}`, async () => {
+    const out = await output(
+      makeBundle({
+        args: LO_PROBE,
+        patch: (c) => {
+          if (variant) userns(c, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+        },
+      }),
+    );
+    expect(out).toMatch(/lo: <[^>]*\bUP\b/);
+    expect(out).toContain("pong");
+  });
+}
+
+test("a joined network namespace keeps its lo as it was", async () => {
+  const holder = await nsHolder(["--net"]);
+  try {
+    const out = await output(
+      makeBundle({ args: ["ip", "-o", "link", "show", "lo"], patch: (c) => setNamespace(c, "network", `/proc/${holder.pid}/ns/net`) }),
+    );
+    expect(out).toMatch(/lo: <LOOPBACK>/);
+  } finally {
+    await holder.stop();
+  }
+});

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/openat2.h>
@@ -66,7 +67,7 @@
 enum {
 	OP_RLIMIT = 1, OP_SETNS = 2, OP_TIMENS = 3, OP_CLONE = 4,
 	OP_WAIT_GO = 10, OP_SETRESID = 11, OP_UNSHARE = 12, OP_SETSID = 13,
-	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16,
+	OP_HOSTNAME = 14, OP_DOMAINNAME = 15, OP_KEYRING = 16, OP_LINK_UP = 17,
 	OP_MOUNT = 20, OP_ROOTFS = 21, OP_MKNOD = 22, OP_SYMLINK = 23,
 	OP_PIVOT = 24, OP_MASK = 25, OP_READONLY = 26, OP_ROOT_RO = 27,
 	OP_SYSCTL = 28, OP_MOUNT_ATTR = 29,
@@ -282,7 +283,44 @@ static _Noreturn void die_(int err, const char *first, ...);
 #define die(err, ...) die_((err), __VA_ARGS__, (const char *)NULL)
 
 /*
- * One frame: u32 length of what follows, u32 type, payload. A single sendmsg
+ * A frame that passes no fd, with write(2): after the seccomp filter is in, the
+ * stub must make no call a profile written for runc could deny or notify, and
+ * runc itself only writes there. SIGPIPE (the runtime is gone) is ignored for
+ * the call, so that it fails like sendmsg with MSG_NOSIGNAL.
+ */
+static int write_frame(const uint32_t head[2], const void *payload, size_t len)
+{
+	char buf[8 + 8 + 8192 + 64]; /* the largest frame: MSG_ERROR with a full message */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	size_t n = 8 + len, off = 0;
+	int ret = 0;
+
+	if (len > sizeof buf - 8) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(buf, head, 8);
+	if (len)
+		memcpy(buf + 8, payload, len);
+	sigaction(SIGPIPE, &ign, &old);
+	while (off < n) {
+		ssize_t r = write(ctl, buf + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = -1;
+			break;
+		}
+		off += (size_t)r;
+	}
+	int saved = errno;
+	sigaction(SIGPIPE, &old, NULL);
+	errno = saved;
+	return ret;
+}
+
+/*
+ * One frame: u32 length of what follows, u32 type, payload. A single write
  * below the socket's buffer size is one skb on a unix stream socket, so the
  * frames of P and C never interleave; a passed fd rides on its first byte.
  */
@@ -304,7 +342,9 @@ static int send_msg(uint32_t type, const void *payload, size_t len, int passfd)
 		errno = EBADF;
 		return -1;
 	}
-	if (passfd >= 0) {
+	if (passfd < 0)
+		return write_frame(head, payload, len);
+	{
 		memset(&c, 0, sizeof c);
 		mh.msg_control = c.buf;
 		mh.msg_controllen = sizeof c.buf;
@@ -1043,6 +1083,29 @@ static void op_unshare(struct field *f)
 		die(errno, "unshare ", U(f[0].u));
 }
 
+/* What `ip link set NAME up` does, with the ioctl that needs no netlink code. */
+static void op_link_up(struct field *f)
+{
+	const char *name = f[0].s;
+	struct ifreq ifr;
+
+	if (f[0].n == 0 || f[0].n >= IFNAMSIZ)
+		die(EINVAL, "bring up interface ", name);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die(errno, "bring up interface ", name, ": socket");
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, name, f[0].n);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die(errno, "bring up interface ", name, ": get flags");
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			die(errno, "bring up interface ", name);
+	}
+	close(s);
+}
+
 static void op_setsid(struct field *f)
 {
 	(void)f;
@@ -1438,7 +1501,7 @@ static int fd_above_stdio(int fd)
 	return fd > 2 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static _Noreturn void hook_child(const char *path, char **argv, char **envp, int in, int out)
+static _Noreturn void hook_child(const char *path, char **argv, char **envp, const char *cwd, int in, int out)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigaction(SIGPIPE, &dfl, NULL);
@@ -1447,20 +1510,48 @@ static _Noreturn void hook_child(const char *path, char **argv, char **envp, int
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(127);
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-	execve(path, argv, envp);
 	struct sbuf e = { .n = 0 };
-	sb_add(&e, "exec ");
-	sb_add(&e, path);
+	if (*cwd && chdir(cwd) < 0) {
+		sb_add(&e, "chdir ");
+		sb_add(&e, cwd);
+	} else {
+		execve(path, argv, envp);
+		sb_add(&e, "exec ");
+		sb_add(&e, path);
+	}
 	sb_add(&e, ": ");
 	sb_add(&e, errstr(errno));
 	write_all(2, e.b, e.n);
 	_exit(127);
 }
 
+/* Go's names for the signals a hook dies of, which runc prints. */
+static const char *signame(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "hangup", [SIGINT] = "interrupt", [SIGQUIT] = "quit",
+		[SIGILL] = "illegal instruction", [SIGTRAP] = "trace/breakpoint trap",
+		[SIGABRT] = "aborted", [SIGBUS] = "bus error", [SIGFPE] = "floating point exception",
+		[SIGKILL] = "killed", [SIGUSR1] = "user defined signal 1", [SIGSEGV] = "segmentation fault",
+		[SIGUSR2] = "user defined signal 2", [SIGPIPE] = "broken pipe", [SIGALRM] = "alarm clock",
+		[SIGTERM] = "terminated", [SIGXCPU] = "CPU time limit exceeded",
+		[SIGXFSZ] = "file size limit exceeded", [SIGSYS] = "bad system call",
+	};
+	static char buf[32];
+	if (sig > 0 && (size_t)sig < sizeof names / sizeof names[0] && names[sig])
+		return names[sig];
+	struct sbuf b = { .n = 0 };
+	sb_add(&b, "signal ");
+	sb_add(&b, U(sig));
+	memcpy(buf, b.b, b.n < sizeof buf ? b.n + 1 : sizeof buf);
+	buf[sizeof buf - 1] = 0;
+	return buf;
+}
+
 static void op_hook(struct field *f)
 {
 	uint64_t timeout = f[0].u;
-	const char *path = f[1].s;
+	const char *path = f[1].s, *cwd = f[4].s, *label = f[5].s;
 	char **argv = mkstrv(&f[2], path), **envp = mkstrv(&f[3], NULL);
 	int in[2], out[2];
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
@@ -1475,7 +1566,7 @@ static void op_hook(struct field *f)
 	if (pid < 0)
 		die(errno, "hook ", path, ": fork");
 	if (pid == 0)
-		hook_child(path, argv, envp, in[0], out[1]);
+		hook_child(path, argv, envp, cwd, in[0], out[1]);
 	close(in[0]);
 	close(out[1]);
 	free(argv);
@@ -1553,13 +1644,13 @@ static void op_hook(struct field *f)
 		close(pidfd);
 
 	tail_str(&t, tailbuf);
-	const char *sep = *tailbuf ? ": " : "";
+	const char *sep = *tailbuf ? ", output: " : "";
 	if (timed_out)
-		die(0, "hook ", path, ": timed out after ", U(timeout), "s", sep, tailbuf);
+		die(0, "error running ", label, ": timed out after ", U(timeout), "s", sep, tailbuf);
 	if (WIFSIGNALED(status))
-		die(0, "hook ", path, ": killed by signal ", U(WTERMSIG(status)), sep, tailbuf);
+		die(0, "error running ", label, ": signal: ", signame(WTERMSIG(status)), sep, tailbuf);
 	if (WEXITSTATUS(status))
-		die(0, "hook ", path, ": exit status ", U(WEXITSTATUS(status)), sep, tailbuf);
+		die(0, "error running ", label, ": exit status ", U(WEXITSTATUS(status)), sep, tailbuf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1944,7 +2035,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_MKDIR] = { "s", op_mkdir, "MKDIR" },
 	[OP_BIND_SOURCES] = { "v", op_bind_sources, "BIND_SOURCES" },
 	[OP_HIDE_HOST] = { "s", op_hide_host, "HIDE_HOST" },
-	[OP_HOOK] = { "usve", op_hook, "HOOK" },
+	[OP_HOOK] = { "usvess", op_hook, "HOOK" },
 	[OP_FIFO_OPEN] = { "s", op_fifo_open, "FIFO_OPEN" },
 	[OP_READY] = { "", op_ready, "READY" },
 	[OP_FIFO_WAIT] = { "", op_fifo_wait, "FIFO_WAIT" },
@@ -1953,6 +2044,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_CHDIR] = { "s", op_chdir, "CHDIR" },
 	[OP_LOOKUP] = { "ss", op_lookup, "LOOKUP" },
 	[OP_OOM_SCORE] = { "s", op_oom_score, "OOM_SCORE" },
+	[OP_LINK_UP] = { "s", op_link_up, "LINK_UP" },
 	[OP_CAPS_BOUNDING] = { "u", op_caps_bounding, "CAPS_BOUNDING" },
 	[OP_IDENTITY] = { "uuuG", op_identity, "IDENTITY" },
 	[OP_CAPS] = { "uuuu", op_caps, "CAPS" },

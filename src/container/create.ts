@@ -12,7 +12,7 @@ import { OCI_VERSION, validateId, type StoredState } from "../state/store";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { createPlan, NS_PROC_NAME } from "./plan";
-import { encodePlan, Msg, Op } from "../native/protocol";
+import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, sendGo, stubError, StubError, type Message, type Stub } from "../native/stub";
 import { killAndWait } from "../process/reap";
 import { runHooks, runHooksWarn } from "../hooks/run";
@@ -185,8 +185,9 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // that "created" ("creating" is step 2 itself).
     const state = hookState(st, "created");
     hooksBegan = true;
-    runHooks("prestart", spec.hooks?.prestart, state);
-    runHooks("createRuntime", spec.hooks?.createRuntime, state);
+    // From the bundle, as runc runs them: it changes into the bundle before it creates.
+    runHooks("prestart", spec.hooks?.prestart, state, bundle);
+    runHooks("createRuntime", spec.hooks?.createRuntime, state, bundle);
     // Hooks run inside the container see the pid as the container does (runtime.md).
     // The init keeps GO's state only for them.
     const inside = !!spec.hooks?.createContainer?.length || !!spec.hooks?.startContainer?.length;
@@ -238,9 +239,8 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
     // A failed hook stops the container and the lifecycle goes on at destroy + poststop.
-    if (hooksBegan) runHooksWarn("poststop", spec.hooks?.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
-    // Hooks the stub runs during create are the createContainer ones.
-    if (e instanceof StubError) throw new RuntimeError(e.op === Op.HOOK ? `createContainer ${e.message}` : e.message);
+    if (hooksBegan) runHooksWarn("poststop", spec.hooks?.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m), bundle);
+    if (e instanceof StubError) throw new RuntimeError(e.message);
     throw e;
   }
 }
@@ -315,9 +315,17 @@ export function sendSeccompListener(spec: Spec, fd: number, stateJson: string): 
     state: st,
   });
   const { close, connectUnix, sendWithFd } = require("../native/libc") as typeof import("../native/libc");
-  const sock = connectUnix(path);
+  let sock: number;
+  try {
+    sock = connectUnix(path);
+  } catch (e: any) {
+    // runc's words, which engines and their users search for
+    throw new RuntimeError(`failed to connect with seccomp agent specified in the seccomp profile: ${e.message}`);
+  }
   try {
     sendWithFd(sock, new TextEncoder().encode(msg), fd);
+  } catch (e: any) {
+    throw new RuntimeError(`cannot send seccomp fd to ${path}: ${e.message}`);
   } finally {
     close(sock);
   }

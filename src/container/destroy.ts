@@ -43,7 +43,8 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
 }
 
 /** Undoes create: every process of the container, its cgroup, its state; then poststop. */
-export async function destroy(ctx: Context, st: StoredState): Promise<void> {
+/** `hookCwd`: where poststop hooks run; the caller's directory unless said (run: the bundle). */
+export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): Promise<void> {
   const cg = st.cgroup ? teardownOf(st.cgroup.version, st.cgroup.paths) : undefined;
   if (debugOn) debug(`delete: ${st.id}: init pid ${st.pid || "-"}${st.cgroup ? `, removing cgroup v${st.cgroup.version} paths ${JSON.stringify(st.cgroup.paths)}` : ""}`);
   if (cg && st.cgroup?.version === 1) {
@@ -83,7 +84,7 @@ export async function destroy(ctx: Context, st: StoredState): Promise<void> {
   ctx.store.remove(st.id);
   if (st.bundle && spec?.hooks?.poststop?.length) {
     const { runHooksWarn } = require("../hooks/run") as Hooks;
-    runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m));
+    runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m), hookCwd);
   }
 }
 

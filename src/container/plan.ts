@@ -65,11 +65,21 @@ export function namespacePlan(namespaces: LinuxNamespace[] | undefined): Namespa
   return { created, joined };
 }
 
-export function hookStep(h: Hook): Step {
+/**
+ * A hook the stub runs. `cwd` empty: the stub's own, which for startContainer is the
+ * process's cwd; runc runs createContainer hooks from the rootfs (its host path, before
+ * the pivot), so that a relative path in one names a file of the container.
+ */
+export function hookStep(point: "createContainer" | "startContainer", h: Hook, index: number, cwd: string): Step {
   return {
     op: Op.HOOK,
-    fields: [u64(h.timeout ?? 0), str(h.path), { strv: h.args ?? [h.path] }, { strv: h.env ?? [] }],
+    fields: [u64(h.timeout ?? 0), str(h.path), { strv: h.args ?? [h.path] }, { strv: h.env ?? [] }, str(cwd), str(hookLabel(point, index, h.path))],
   };
+}
+
+/** How an error names a hook: "error running hook #0 (startContainer, /bin/sh): ...", close to runc's words. */
+export function hookLabel(point: string, index: number, path: string): string {
+  return `hook #${index} (${point}, ${path})`;
 }
 
 /** Steps in P: rlimits, then the namespaces to join, then a time namespace, then clone. */
@@ -302,6 +312,10 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   // a mapped owner instead of failing with EOVERFLOW.
   if (userns) steps.push({ op: Op.SETRESID, fields: [u64(0), u64(0)] });
   if (ns.created.has("cgroup")) steps.push({ op: Op.UNSHARE, fields: [u64(CLONE_FLAG.cgroup!)] });
+  // A network namespace the runtime creates gets its loopback up, as runc's "loopback"
+  // network does: engines that add no interface (podman --network none, a pod sharing
+  // one netns without CNI, ctr run) rely on 127.0.0.1 working. A joined one is left as is.
+  if (ns.created.has("network")) steps.push({ op: Op.LINK_UP, fields: [str("lo")] });
   steps.push({ op: Op.SETSID, fields: [] });
   if (inp.keyring) steps.push({ op: Op.KEYRING, fields: [str(inp.keyring)] });
   steps.push({ op: Op.FIFO_OPEN, fields: [str(inp.fifo)] });
@@ -338,7 +352,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   // rules the runtime is rewriting meanwhile (deny all, then the allowlist).
   if (!goEarly) steps.push({ op: Op.WAIT_GO, fields: [] });
   steps.push(...deviceSteps(rinput));
-  for (const h of spec.hooks?.createContainer ?? []) steps.push(hookStep(h));
+  spec.hooks?.createContainer?.forEach((h, i) => steps.push(hookStep("createContainer", h, i, inp.rootfs)));
   if (inp.noPivot && !hostMountNs && !ns.joined.has("mount"))
     for (const p of hostPseudoMounts(realPath(inp.rootfs))) steps.push({ op: Op.HIDE_HOST, fields: [str(p)] });
   steps.push({ op: Op.PIVOT, fields: [u64(hostMountNs ? PIVOT_CHROOT : inp.noPivot ? 1 : 0)] });
@@ -367,21 +381,20 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (prop) steps.push({ op: Op.MOUNT, fields: [u64(prop), u64(0), str(""), str("/"), str(""), str("")] });
   if (proc.user?.umask !== undefined) steps.push({ op: Op.UMASK, fields: [u64(proc.user.umask)] });
   else steps.push({ op: Op.UMASK, fields: [u64(0o022)] });
-  if (hasProcess) steps.push(...lookupSteps(pinp));
-  // A filter with NOTIFY actions hands back a listener that the runtime must pass to the
-  // agent at listenerPath; only create is there to do it, so such a filter is loaded now
-  // (needing no_new_privs first when asked for) rather than after start.
-  if (hasProcess && inp.seccomp?.needsNotify) {
-    if (proc.noNewPrivileges) steps.push({ op: Op.NO_NEW_PRIVS, fields: [] });
-    steps.push(seccompStep(inp.seccomp));
-    pinp.seccomp = undefined;
+  // The process is finished before create returns, as in runc: its confinement, its
+  // credentials and the seccomp filter are in place before READY (so create reports
+  // their failures, and a NOTIFY listener reaches the agent while create is there to
+  // pass it on). What comes after runs under the filter, as the container's user:
+  // the exec fifo, then the startContainer hooks, which runc also runs so confined.
+  if (hasProcess) {
+    steps.push(...lookupSteps(pinp));
+    steps.push(...confinementSteps(spec, proc));
+    steps.push(...credentialSteps(pinp));
   }
   steps.push({ op: Op.READY, fields: [] });
   steps.push({ op: Op.FIFO_WAIT, fields: [] });
   if (!hasProcess) return { steps, ns };
-  for (const h of spec.hooks?.startContainer ?? []) steps.push(hookStep(h));
-  steps.push(...confinementSteps(spec, proc));
-  steps.push(...credentialSteps(pinp));
+  spec.hooks?.startContainer?.forEach((h, i) => steps.push(hookStep("startContainer", h, i, "")));
   steps.push(execStep(pinp));
   return { steps, ns };
 }

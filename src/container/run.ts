@@ -18,7 +18,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   try {
     await startOwn(ctx, c);
   } catch (e) {
-    await destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id), c.st.bundle);
     closeStub(c.stub);
     throw e;
   }
@@ -36,7 +36,7 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   restore?.();
   closeStub(c.stub);
   try {
-    await destroy(ctx, ctx.store.read(o.id));
+    await destroy(ctx, ctx.store.read(o.id), c.st.bundle);
   } catch (e: any) {
     ctx.log.warn(`delete after run: ${e.message}`);
   }
@@ -78,5 +78,6 @@ async function startOwn(ctx: Context, c: Created): Promise<void> {
   // No word at all: the init died before it reached the fifo, or another start took it.
   if (!report.startsWith("W"))
     throw new RuntimeError((await processAlive(fsProbe, c.st.pid, c.st.startTime)) ? ALREADY_RUNNING : "container init exited before it could be started");
-  await finishStart(ctx, c.st, report.slice(1));
+  // run changes into the bundle as runc does: poststart runs from there.
+  await finishStart(ctx, c.st, report.slice(1), c.st.bundle);
 }

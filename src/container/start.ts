@@ -35,7 +35,7 @@ export function requireProcess(st: StoredState): void {
 }
 
 /** After the init's report (what followed its "W"): the fifo goes, then poststart. */
-export async function finishStart(ctx: Context, st: StoredState, got: string): Promise<StoredState> {
+export async function finishStart(ctx: Context, st: StoredState, got: string, hookCwd?: string): Promise<StoredState> {
   const fifo = ctx.store.fifo(st.id);
   const failed = got.startsWith("E") ? got.slice(1).trim() : "";
   // The fifo's absence is what says "started" (status.ts), so the state file is left
@@ -50,12 +50,12 @@ export async function finishStart(ctx: Context, st: StoredState, got: string): P
     }
   }
   st.status = "running";
-  if (failed) throw new RuntimeError(failed.startsWith("hook ") ? `startContainer ${failed}` : failed);
+  if (failed) throw new RuntimeError(failed);
   const poststart = (st.config as Spec).hooks?.poststart;
   if (poststart?.length) {
     const { runHooks } = require("../hooks/run") as typeof import("../hooks/run");
     try {
-      runHooks("poststart", poststart, hookState(st, "running"));
+      runHooks("poststart", poststart, hookState(st, "running"), hookCwd);
     } catch (e) {
       // runtime.md: a failed poststart hook stops the container; delete finishes the job.
       if (await processAlive(bunProbe, st.pid, st.startTime))

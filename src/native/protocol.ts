@@ -12,6 +12,7 @@ export const Op = {
   HOSTNAME: 14,
   DOMAINNAME: 15,
   KEYRING: 16,
+  LINK_UP: 17,
   MOUNT: 20,
   ROOTFS: 21,
   MKNOD: 22,

@@ -10,6 +10,8 @@ import { cacheDir } from "../state/cachedir";
 import type { SeccompInput } from "./config";
 
 const LIBSECCOMP = "/lib/x86_64-linux-gnu/libseccomp.so.2";
+/** Changes whenever the compiler makes a different program from the same profile. */
+const COMPILER = "2:enosys-stub";
 
 interface Entry {
   c: Omit<CompiledSeccomp, "bpf"> & { bpf: string };
@@ -26,7 +28,7 @@ function key(s: SeccompInput): string {
   try {
     kernel = readFileSync("/proc/sys/kernel/osrelease", "latin1").trim();
   } catch {}
-  return createHash("sha256").update(JSON.stringify(s)).update("\0" + lib + "\0" + kernel).digest("hex");
+  return createHash("sha256").update(JSON.stringify(s)).update("\0" + lib + "\0" + kernel + "\0" + COMPILER).digest("hex");
 }
 
 /** Only a file of ours that nobody else can write is trusted. */

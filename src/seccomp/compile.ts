@@ -4,6 +4,7 @@
 import { exactInteger } from "../spec/json";
 import type { SeccompArgInput, SeccompInput, SeccompSyscallInput } from "./config";
 import { SeccompError } from "./errors";
+import { auditArchOf, prependEnosysStub, type ArchLimit } from "./enosys";
 import { captureFd, errnoText, kernelAcceptsFilterFlags, probeBitsFor } from "./kernel";
 import { ATTR, libseccomp, NR_SCMP_ERROR, type ArgCmp, type FilterCtx, type Libseccomp } from "./libseccomp";
 import {
@@ -36,8 +37,13 @@ const EDOM = 33;
 const OPTIMIZE_ABOVE = 32;
 // After the SECCOMP step the stub hands the listener fd to the runtime with sendmsg(2).
 // Were sendmsg itself notified, it would wait for an agent that can only get the fd
-// from that very call.
-const NEVER_NOTIFIED = new Set(["sendmsg"]);
+// from that very call. write(2) is refused as runc refuses it: the stub writes to the
+// exec fifo under the filter, and a profile written for runc never notifies it.
+const NEVER_NOTIFIED = new Set(["sendmsg", "write"]);
+
+// A syscall that gets through by default needs no ENOSYS: TRACE counts as permissive, as
+// in runc, since a tracer should handle calls it does not know itself.
+const PERMISSIVE = new Set(["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"]);
 
 interface Rule {
   field: string;
@@ -55,7 +61,7 @@ export function compileSeccomp(s: SeccompInput, warn: (msg: string) => void): Co
   const defaultAction = actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction", "linux.seccomp.defaultErrnoRet");
   if (s.defaultAction === "SCMP_ACT_NOTIFY") {
     // Every syscall of the stub after the filter, sendmsg of the listener included, would block.
-    throw new SeccompError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    throw new SeccompError("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
   }
   const rules = (s.syscalls ?? []).flatMap((sc, i) => expandRules(sc, `linux.seccomp.syscalls[${i}]`, warn));
   const needsNotify = (s.syscalls ?? []).some((sc) => sc.action === "SCMP_ACT_NOTIFY");
@@ -85,10 +91,11 @@ export function compileSeccomp(s: SeccompInput, warn: (msg: string) => void): Co
     // Not fatal: an older libseccomp without the attribute still builds a correct, linear filter.
     if (rules.length > OPTIMIZE_ABOVE) lib.attrSet(ctx, ATTR.CTL_OPTIMIZE, 2);
     addRules(lib, ctx, rules, defaultAction, warn);
-    const bpf = captureFd("seccomp_export_bpf", (fd) => lib.exportBpf(ctx, fd));
-    if (bpf.length === 0 || bpf.length % 8 !== 0) {
-      throw new SeccompError(`linux.seccomp: libseccomp exported ${bpf.length} bytes, not a whole BPF program`);
+    const exported = captureFd("seccomp_export_bpf", (fd) => lib.exportBpf(ctx, fd));
+    if (exported.length === 0 || exported.length % 8 !== 0) {
+      throw new SeccompError(`linux.seccomp: libseccomp exported ${exported.length} bytes, not a whole BPF program`);
     }
+    const bpf = PERMISSIVE.has(s.defaultAction) ? exported : prependEnosysStub(exported, archLimits(lib, arches, s.syscalls ?? []));
     return {
       bpf,
       flags,
@@ -123,6 +130,31 @@ function addRules(lib: Libseccomp, ctx: FilterCtx, rules: Rule[], defaultAction:
   }
 }
 
+/**
+ * The highest syscall number the profile names, per listed architecture (every rule
+ * counts, whatever its action). Architectures the config does not list get no stub,
+ * as with runc: they meet the filter's bad-arch action anyway.
+ */
+function archLimits(lib: Libseccomp, arches: { name: string; token: number }[], syscalls: SeccompSyscallInput[]): ArchLimit[] {
+  const byAudit = new Map<number, ArchLimit>();
+  for (const { name, token } of arches) {
+    let max = -1;
+    for (const sc of syscalls) {
+      for (const n of sc.names ?? []) {
+        const nr = lib.syscallResolveNameArch(token, n);
+        if (nr > max) max = nr;
+      }
+    }
+    if (max <= 0) continue;
+    const audit = auditArchOf(name, token);
+    const l = byAudit.get(audit) ?? { auditArch: audit };
+    if (name === "SCMP_ARCH_X32") l.x32Max = max;
+    else l.max = max;
+    byAudit.set(audit, l);
+  }
+  return [...byAudit.values()];
+}
+
 function expandRules(sc: SeccompSyscallInput, field: string, warn: (msg: string) => void): Rule[] {
   if (!Array.isArray(sc.names) || sc.names.length === 0) throw new SeccompError(`${field}.names: must list at least one syscall`);
   const action = actionValue(sc.action, sc.errnoRet, `${field}.action`, `${field}.errnoRet`);
@@ -140,7 +172,7 @@ function expandRules(sc: SeccompSyscallInput, field: string, warn: (msg: string)
   return sc.names.map((name, k) => {
     if (typeof name !== "string" || name === "") throw new SeccompError(`${field}.names[${k}]: empty syscall name`);
     if (sc.action === "SCMP_ACT_NOTIFY" && NEVER_NOTIFIED.has(name)) {
-      throw new SeccompError(`${field}: SCMP_ACT_NOTIFY cannot be used for "${name}"`);
+      throw new SeccompError(`${field}: SCMP_ACT_NOTIFY cannot be used for the ${name} syscall`);
     }
     return { field, name, action, args, split };
   });

@@ -30,6 +30,8 @@ export interface Libseccomp {
   archNative(): number;
   archResolveName(name: string): number;
   syscallResolveName(name: string): number;
+  /** The number of `name` for one architecture (x32's with its ABI bit); negative when unknown or multiplexed. */
+  syscallResolveNameArch(token: number, name: string): number;
   ruleAddArray(ctx: FilterCtx, action: number, nr: number, args: ArgCmp[]): number;
   attrSet(ctx: FilterCtx, attr: number, value: number): number;
   exportBpf(ctx: FilterCtx, fd: number): number;
@@ -61,6 +63,7 @@ export function libseccomp(): Libseccomp {
   const archNative = lib.func("uint32_t seccomp_arch_native(void)");
   const archResolveName = lib.func("uint32_t seccomp_arch_resolve_name(const char *arch_name)");
   const syscallResolveName = lib.func("int seccomp_syscall_resolve_name(const char *name)");
+  const syscallResolveNameArch = lib.func("int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name)");
   const ruleAddArray = lib.func(
     "seccomp_rule_add_array",
     "int",
@@ -78,6 +81,7 @@ export function libseccomp(): Libseccomp {
     archNative: () => archNative(),
     archResolveName: (n) => archResolveName(n),
     syscallResolveName: (n) => syscallResolveName(n),
+    syscallResolveNameArch: (t, n) => syscallResolveNameArch(t >>> 0, n),
     ruleAddArray: (ctx, action, nr, args) => ruleAddArray(ctx, action >>> 0, nr, args.length, args.length ? args : null),
     attrSet: (ctx, attr, v) => attrSet(ctx, attr, v >>> 0),
     exportBpf: (ctx, fd) => exportBpf(ctx, fd),

@@ -51,6 +51,17 @@ describe("containerd drives dx-runtime", () => {
     expect((await ctr(["container", "ls", "-q"])).stdout.split("\n")).not.toContain(id);
   });
 
+  test("ctr run: the container's own network namespace has lo up", async () => {
+    // ctr adds no interface; the runtime creates the netns and must bring lo up as runc does.
+    const id = uid("lo");
+    const probe = "cat /sys/class/net/lo/flags; (echo pong | nc -l -p 7777 127.0.0.1 >/dev/null &); sleep 0.3; echo ping | nc -w 2 127.0.0.1 7777";
+    const r = await ctr(["run", "--rm", "--runc-binary", runtime, image, id, "sh", "-c", probe]);
+    expect(r.code).toBe(0);
+    const [flags, reply] = r.stdout.trim().split("\n");
+    expect(Number(flags) & 1).toBe(1); // IFF_UP
+    expect(reply).toBe("pong");
+  });
+
   test("detached: task ls, exec, pause/resume, metrics, kill, delete", async () => {
     const id = uid("long");
     // A shell as pid 1 ignores SIGTERM unless it traps it.

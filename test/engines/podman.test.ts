@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { hasCapSysResource, cmd, ensureCommands, hardLimit, ok, onPty, removeTree, runtimeBinary, tempDir, testImage } from "./engines";
+import { hasCapSysResource, cmd, ensureCommands, hardLimit, ok, onPty, removeTree, runtimeBinary, tempDir, testImage, waitUntil } from "./engines";
 
 setDefaultTimeout(60_000);
 
@@ -139,6 +139,42 @@ describe("podman drives dx-runtime", () => {
     expect((await podman(["rm", n])).code).toBe(0);
     expect((await podman(["ps", "-a", "-q", "--filter", `name=${n}`])).stdout.trim()).toBe("");
     made.delete(n);
+  });
+
+  // The runtime creates the network namespace and adds no interface: lo must be up, as
+  // runc brings it up, or nothing in the container can talk to 127.0.0.1.
+  const LOOPBACK_ROUND_TRIP = "(echo pong | nc -l -p 7777 127.0.0.1 >/dev/null &); sleep 0.3; echo ping | nc -w 2 127.0.0.1 7777";
+
+  test("podman run --network none: lo is up and 127.0.0.1 answers", async () => {
+    const r = await podman(["run", "--rm", "--network", "none", image, "sh", "-c", `cat /sys/class/net/lo/flags; ${LOOPBACK_ROUND_TRIP}`]);
+    expect(r.code).toBe(0);
+    const [flags, reply] = r.stdout.trim().split("\n");
+    expect(Number(flags) & 1).toBe(1); // IFF_UP
+    expect(reply).toBe("pong");
+  });
+
+  test("a pod without CNI: two containers reach each other on 127.0.0.1", async () => {
+    // The pod's containers join its infra container's netns, which the runtime created
+    // bare. No registry for a pause image: the test image, whose command only waits.
+    const pause = testImage(dir, { name: "docker.io/library/dx-pause:latest", cmd: ["sleep", "1000000"] });
+    await ok(["podman", ...globals(), "load", "-i", pause.tar], { timeoutMs: 120_000, env: { CONTAINERS_CONF: conf } });
+    const pod = name("pod");
+    const server = name("lo-server");
+    const created = await podman(["pod", "create", "--name", pod, "--network", "none", "--infra-image", pause.name]);
+    expect(created.code).toBe(0);
+    try {
+      await ok(["podman", ...globals(), "run", "-d", "--pod", pod, "--name", server, image, "sh", "-c", "echo pong | nc -l -p 7777 127.0.0.1; sleep 1000"], {
+        env: { CONTAINERS_CONF: conf },
+      });
+      await waitUntil("the server to listen", async () => (await podman(["exec", server, "sh", "-c", "netstat -ltn | grep -q :7777"])).code === 0);
+      const r = await podman(["run", "--rm", "--pod", pod, image, "sh", "-c", "echo ping | nc -w 2 127.0.0.1 7777"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe("pong");
+    } finally {
+      await podman(["pod", "rm", "-f", "-t", "0", pod], 60_000);
+      made.delete(server);
+      made.delete(pod);
+    }
   });
 
   test("podman exec -it: a terminal for an exec", async () => {

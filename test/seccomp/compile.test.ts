@@ -278,8 +278,10 @@ describe("bad input", () => {
     ["defaultErrnoRet on KILL", { defaultAction: "SCMP_ACT_KILL", defaultErrnoRet: 1 }, /^linux\.seccomp\.defaultErrnoRet: /],
     ["errnoRet too large", { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 70000 }, /^linux\.seccomp\.defaultErrnoRet: 70000 does not fit/],
     ["NOTIFY without listenerPath", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_NOTIFY" }] }, /^linux\.seccomp\.listenerPath: required/],
-    ["NOTIFY as default", { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/x" }, /^linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be the default/],
-    ["NOTIFY on sendmsg", { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/x", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }, /^linux\.seccomp\.syscalls\[0\]: SCMP_ACT_NOTIFY cannot be used for "sendmsg"$/],
+    ["NOTIFY as default", { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/x" }, /^linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action$/],
+    ["NOTIFY on sendmsg", { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/x", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }, /^linux\.seccomp\.syscalls\[0\]: SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall$/],
+    // runc's words for write(2)
+    ["NOTIFY on write", { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/x", syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_NOTIFY" }] }, /^linux\.seccomp\.syscalls\[0\]: SCMP_ACT_NOTIFY cannot be used for the write syscall$/],
     ["listenerMetadata alone", { defaultAction: "SCMP_ACT_ALLOW", listenerMetadata: "m" }, /^linux\.seccomp\.listenerMetadata: set without listenerPath$/],
     ["empty names", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: [], action: "SCMP_ACT_KILL" }] }, /^linux\.seccomp\.syscalls\[0\]\.names: /],
     ["empty name", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["getpid", ""], action: "SCMP_ACT_KILL" }] }, /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: empty syscall name$/],

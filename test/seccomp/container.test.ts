@@ -107,3 +107,54 @@ test("SCMP_ACT_NOTIFY: the listener reaches the agent at listenerPath with the s
     await agent.exited;
   }
 });
+
+test("a syscall newer than the profile gets ENOSYS in the container, not the default action", async () => {
+  const b = makeBundle({ args: ["/enosys-probe"] });
+  const src = path.join(b.dir, "probe.c");
+  fs.writeFileSync(
+    src,
+    `#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { long r = syscall(1000, 0, 0, 0); printf("ret=%ld errno=%d\\n", r, r < 0 ? errno : 0); return 0; }
+`,
+  );
+  const cc = Bun.spawnSync(["gcc", "-static", "-O2", "-o", path.join(b.rootfs, "enosys-probe"), src]);
+  expect(cc.exitCode).toBe(0);
+  b.config.linux.seccomp = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    architectures: ARCHES,
+    syscalls: [
+      {
+        names: ["execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "mprotect", "readlink",
+          "uname", "write", "newfstatat", "fstat", "exit_group", "exit", "getrandom", "openat", "close", "rt_sigaction"],
+        action: "SCMP_ACT_ALLOW",
+      },
+    ],
+  };
+  b.write();
+  expect((await output(b)).trim()).toBe("ret=-1 errno=38");
+});
+
+test("startContainer hooks run under the filter, as runc runs them", async () => {
+  const b = makeBundle({ args: ["true"], patch: filter("SCMP_ACT_KILL", ["mkdir", "mkdirat"]) });
+  b.config.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "mkdir /tmp/foo"] }] };
+  b.write();
+  const r = await runFg(b);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain("error running hook #0 (startContainer, /bin/sh): signal: bad system call");
+});
+
+test("SCMP_ACT_NOTIFY without an agent listening: runc's words", async () => {
+  const sock = path.join(scratchDir("noagent"), "agent.sock");
+  const r = await runFg(
+    makeBundle({
+      args: ["true"],
+      patch: (c) => {
+        c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ARCHES, listenerPath: sock, syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] };
+      },
+    }),
+  );
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain("failed to connect with seccomp agent specified in the seccomp profile");
+});

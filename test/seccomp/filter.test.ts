@@ -208,6 +208,37 @@ describe("argument conditions in the kernel", () => {
   });
 });
 
+describe("syscalls newer than the profile get ENOSYS", () => {
+  const X86 = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+  const profile = (defaultAction: string, architectures?: string[]): SeccompInput => ({
+    defaultAction,
+    ...(architectures ? { architectures } : {}),
+    syscalls: [...LOADER_NEEDS, { names: ["getppid"], action: "SCMP_ACT_ALLOW" }],
+  });
+
+  test("above the highest syscall named: ENOSYS; below it: the default action", () => {
+    const c = compile(profile("SCMP_ACT_ERRNO", X86));
+    expect(runFiltered(c, "1000")).toMatchObject({ ret: -1, errno: ENOSYS, signal: null });
+    expect(runFiltered(c, "getuid")).toMatchObject({ ret: -1, errno: EPERM });
+    expect(runFiltered(c, "getppid").errno).toBe(0);
+  });
+
+  test("a default that kills still answers an unknown syscall with ENOSYS", () => {
+    const c = compile(profile("SCMP_ACT_KILL_PROCESS", X86));
+    expect(runFiltered(c, "1000")).toMatchObject({ ret: -1, errno: ENOSYS, signal: null });
+    expect(runFiltered(c, "getuid").signal).toBe("SIGSYS");
+  });
+
+  test("x32 numbers are measured against the x32 syscalls named", () => {
+    const c = compile(profile("SCMP_ACT_ERRNO", X86));
+    expect(runFiltered(c, String(0x40000000 + 1000))).toMatchObject({ ret: -1, errno: ENOSYS });
+  });
+
+  test("without architectures listed there is no limit to measure: the default action (as runc)", () => {
+    expect(runFiltered(compile(profile("SCMP_ACT_ERRNO")), "1000")).toMatchObject({ ret: -1, errno: EPERM });
+  });
+});
+
 describe("a Docker-like profile in the kernel", () => {
   const docker = fixture("docker-like.json") as SeccompInput;
   const c = compileSeccomp(docker, () => {});

@@ -4,6 +4,7 @@
  * system call and print what it returned.
  *
  *   seccomp-run BPF_FILE FLAGS call   SYSCALL [ARG...]   -> "ret=R errno=E"
+ *       (SYSCALL is a name from the table below or a number)
  *   seccomp-run BPF_FILE FLAGS notify SYSCALL [ARG...]   -> a child makes the call while
  *       this process answers its notification with EXDEV: "notified=NAME" then "ret=R errno=E"
  *
@@ -44,6 +45,9 @@ static const struct { const char *name; long nr; } table[] = {
 
 static long lookup(const char *name)
 {
+	/* a bare number: a syscall the table (or the kernel) does not know by name */
+	if (name[0] >= '0' && name[0] <= '9')
+		return strtol(name, NULL, 0);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcmp(table[i].name, name) == 0)
 			return table[i].nr;
