@@ -86,6 +86,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     systemdCgroup: ctx.g.systemdCgroup,
   };
   let cg: CgroupManager | undefined;
+  let shared = false;
   let stub: Stub | undefined;
   let initPid = 0;
   let ptyMaster = -1;
@@ -95,10 +96,17 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
     stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds: passesFds(spec, proc) });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
-    // Undo and delete kill every process in the cgroup: it must hold none but ours.
+    // A cgroup that already holds processes is shared, as runc 1.1 allows with a warning.
+    // It is recorded so that undo and delete kill only what is the container's own.
     const others = existingPids(own);
-    if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
+    if (others.length) {
+      ctx.log.warn(`container's cgroup is not empty: ${others.length} process(es) found`);
+      ctx.log.warn("DEPRECATED: running container in a non-empty cgroup won't be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132");
+    }
+    // The stub would freeze on joining it, and the create would wait forever.
+    if (await own.frozen()) throw new RuntimeError("container's cgroup unexpectedly frozen");
     cg = own;
+    shared = others.length > 0;
     const lockMsg = await stub.ch.recv();
     if (!lockMsg) throw new RuntimeError("container init exited before it could start");
     if (lockMsg.type === Msg.ERROR) throw stubError(lockMsg);
@@ -107,6 +115,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // from here on leaves delete the creator to kill and the paths to remove. (Killed
     // before it, the state dir alone reads as a stopped container.)
     st.cgroup = { version: cg.version, paths: cg.paths };
+    if (shared) st.cgroup.shared = true;
     store.write(st);
     cg.create();
     // The stub joins the cgroups itself before it clones the init (no grace period; see
@@ -211,7 +220,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     return { st, stub, ptyMaster, proc: stub.proc };
   } catch (e) {
     if (ptyMaster >= 0) closeSync(ptyMaster);
-    await undoCreate(ctx, id, initPid, stub, cg);
+    await undoCreate(ctx, id, initPid, stub, cg, shared);
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
     // A failed hook stops the container and the lifecycle goes on at destroy + poststop.
@@ -307,7 +316,7 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 /** Kills what a failed create started and removes every trace of it. */
-export async function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined): Promise<void> {
+export async function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined, shared = false): Promise<void> {
   if (initPid) killAndWait(initPid);
   if (stub) {
     try {
@@ -317,8 +326,11 @@ export async function undoCreate(ctx: Context, id: string, initPid: number, stub
   }
   if (cg) {
     try {
-      for (const p of cg.pids()) killAndWait(p);
-      await cg.destroy();
+      // In a shared cgroup the others' processes stay, and so does the cgroup.
+      if (!shared) {
+        for (const p of cg.pids()) killAndWait(p);
+        await cg.destroy();
+      }
     } catch (e: any) {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }
