@@ -1,12 +1,16 @@
-// exec --cgroup: running an exec'd process in a sub-cgroup of the container's own.
-// `[controller[,controller...]:]path`, as runc takes it: a path alone names the same
-// sub-cgroup in every hierarchy (on v2, the only one), and must then be the only flag.
-// The sub-cgroup must exist already: the runtime creates nothing for it.
+// Where an exec'd process goes when it cannot simply join the container's cgroup.
+// exec --cgroup: `[controller[,controller...]:]path`, as runc takes it: a path alone
+// names the same sub-cgroup in every hierarchy (on v2, the only one), and must then be
+// the only flag. The sub-cgroup must exist already: the runtime creates nothing for it.
+// And on v2, a container's cgroup that has handed controllers down to sub-cgroups takes
+// no process (the kernel's EBUSY): the exec'd one then goes where the init is.
 
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { CgroupError, errnoCode, errnoMessage } from "./errors";
-import { isOptionalV1 } from "./teardown";
+import { readOptional } from "./files";
+import { cgroupDirInMount, procCgroups, unifiedMountOf } from "./mounts";
+import { isOptionalV1, v2DirOf } from "./teardown";
 
 /** controller → path below the container's cgroup ("" for every hierarchy). */
 export function parseSubCgroups(args: readonly string[]): Map<string, string> | undefined {
@@ -45,6 +49,23 @@ export function subCgroupPaths(paths: Record<string, string>, subs: Map<string, 
     out[ctrl] = below(base, sub);
   }
   return out;
+}
+
+/**
+ * v2 without --cgroup: undefined while the container's cgroup can take a process (the
+ * common case, one read), else the paths of the init's own cgroup below it, as runc
+ * falls back to. A cgroup with anything in cgroup.subtree_control refuses processes.
+ */
+export function initCgroupFallback(paths: Record<string, string>, initPid: number): Record<string, string> | undefined {
+  const dir = v2DirOf(paths);
+  if ((readOptional(dir, "cgroup.subtree_control") ?? "").trim() === "") return undefined;
+  const mount = unifiedMountOf(dir);
+  const rel = procCgroups(initPid).get("");
+  if (!mount || rel === undefined) return undefined;
+  const initDir = cgroupDirInMount(mount, rel);
+  // Only somewhere below the container's own: anything else is not the container's.
+  if (!initDir.startsWith(`${dir}/`)) return undefined;
+  return { "": initDir };
 }
 
 function writePid(dir: string, pid: number): void {

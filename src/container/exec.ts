@@ -11,7 +11,7 @@ import { fsProbe } from "../state/probe";
 import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, sendGo, stubError } from "../native/stub";
-import { addToSubCgroups, parseSubCgroups, primeAttach, subCgroupPaths } from "../cgroups";
+import { addToSubCgroups, initCgroupFallback, parseSubCgroups, primeAttach, subCgroupPaths } from "../cgroups";
 import { cgroupOf } from "./cgroup";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
@@ -117,10 +117,11 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   // inside a cgroup namespace, where clone3 cannot reach a cgroup outside its root
   // (ENOENT). There the process is moved in from here.
   const cg = cgroupOf(st);
-  // Sub-cgroups (--cgroup) are joined from here, after the clone, as runc joins them.
+  // Sub-cgroups (--cgroup, or on v2 the init's when the container's own takes no
+  // process) are joined from here, after the clone, as runc joins them.
   const subs = parseSubCgroups(o.cgroups ?? []);
   if (subs && !cg) throw new RuntimeError(`exec --cgroup: container ${o.id} has no cgroup`);
-  const subPaths = subs && cg ? subCgroupPaths(cg.paths, subs) : undefined;
+  const subPaths = subs && cg ? subCgroupPaths(cg.paths, subs) : cg?.version === 2 ? initCgroupFallback(cg.paths, st.pid) : undefined;
   const canJoin = !subPaths && status !== "paused" && !join.has("user") && !join.has("cgroup");
   const cgroupJoin = cg && canJoin ? cg.joinPlan(!o.detach) : undefined;
   if (cg && !cgroupJoin) primeAttach();

@@ -597,10 +597,40 @@ t_exec_subcgroup() {
   if [ -d "$(cgdir $id)" ]; then fail exec-subcgroup-removed "$(cgdir $id) left behind"; else ok exec-subcgroup-removed; fi
 }
 
+# With a domain controller handed down from the container's cgroup, the kernel takes no
+# process there: exec joins the init's cgroup below it instead, unless --cgroup says.
+t_exec_init_fallback() {
+  id=execfb
+  up exec-init-fallback $id "$SLEEP" || { down $id; return; }
+  pid="$(pid_of $id)"
+  mkdir "$(cgdir $id)/foo"
+  echo "$pid" >"$(cgdir $id)/foo/cgroup.procs"
+  if rt exec $id cat /proc/self/cgroup; then
+    expect exec-init-fallback-no-controller "$(echo "$OUT" | oneline)" "0::/"
+  else
+    fail exec-init-fallback-no-controller "rc $RC: $OUT"
+  fi
+  echo +memory >"$(cgdir $id)/cgroup.subtree_control"
+  if rt exec $id cat /proc/self/cgroup; then
+    expect exec-init-fallback "$(echo "$OUT" | oneline)" "0::/foo"
+  else
+    fail exec-init-fallback "rc $RC: $OUT"
+  fi
+  rt exec --cgroup / $id true
+  case "$RC:$OUT" in
+    0:*) fail exec-init-fallback-cgroup-root "exec --cgroup / succeeded" ;;
+    *" adding pid "*" to cgroups"*"/cgroup.procs: device or resource busy"*) ok exec-init-fallback-cgroup-root ;;
+    *) fail exec-init-fallback-cgroup-root "rc $RC: $OUT" ;;
+  esac
+  echo -memory >"$(cgdir $id)/cgroup.subtree_control"
+  down $id
+  if [ -d "$(cgdir $id)" ]; then fail exec-init-fallback-removed "$(cgdir $id) left behind"; else ok exec-init-fallback-removed; fi
+}
+
 rt --version
 echo "# runtime: $RT ($(echo "$OUT" | head -1))"
 echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
-for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path frozen_cgroup shared_cgroup events_oom exec_subcgroup; do
+for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path frozen_cgroup shared_cgroup events_oom exec_subcgroup exec_init_fallback; do
   want "$t" || continue
   start=$(date +%s)
   "t_$t"
