@@ -565,8 +565,9 @@ t_events_oom() {
   wait_for has_file "$B/$id/events.log"
   rt exec -d $id sh -c 'x=$(yes)' || fail events-oom-exec "rc $RC: $OUT"
   # Filling 32M takes a while under emulation on a busy host.
-  i=0
-  while [ $i -lt 6 ] && ! wait_for has_oom_event $id; do i=$((i + 1)); done
+  # (wait_for counts in $i.)
+  n=0
+  while [ $n -lt 6 ] && ! wait_for has_oom_event $id; do n=$((n + 1)); done
   if has_oom_event $id; then ok events-oom; else
     fail events-oom "no oom line: memory.events '$(cgfile $id memory.events)'; events: $(head -c 300 "$B/$id/events.log")"
   fi
