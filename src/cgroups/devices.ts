@@ -43,12 +43,15 @@ export const DEFAULT_ALLOWED_DEVICES: readonly DeviceRule[] = [
 ];
 
 function normalizeAccess(access: string | undefined, index: number): string {
-  // An absent access means every kind of access, as crun reads it.
-  const a = access ?? "rwm";
-  if (a === "" || /[^rwm]/.test(a) || new Set(a).size !== a.length) {
-    throw new CgroupError(`cgroup: linux.resources.devices[${index}]: invalid access ${JSON.stringify(a)} (want a subset of "rwm")`);
+  // Absent or empty means every kind of access, as runc and crun read it. Letters other
+  // than r, w and m are ignored, as runc's device rules ignore them ("rwa" is "rw"); a
+  // rule left with none would mean nothing, and is refused.
+  const a = access || "rwm";
+  const out = ["r", "w", "m"].filter((c) => a.includes(c)).join("");
+  if (out === "") {
+    throw new CgroupError(`cgroup: linux.resources.devices[${index}]: invalid access ${JSON.stringify(a)} (want some of "rwm")`);
   }
-  return ["r", "w", "m"].filter((c) => a.includes(c)).join("");
+  return out;
 }
 
 /**

@@ -14,6 +14,8 @@ export { applyDevicesV2, DEFAULT_ALLOWED_DEVICES, deviceRules, type DeviceRule }
 export { statsEvent, statsJSON, type Stats } from "./stats";
 export { expandSlice, systemdCgroupPath } from "./systemd";
 export { primeAttach } from "./prime";
+export { OomWatch } from "./oom";
+export { addToSubCgroups, initCgroupFallback, parseSubCgroups, subCgroupPaths } from "./subcgroup";
 
 /** 2 when the hierarchy root is a cgroup2 filesystem (CGROUP2_SUPER_MAGIC), else 1. */
 export function cgroupVersion(root: string = DEFAULT_ROOT): 1 | 2 {

@@ -111,6 +111,7 @@ export const COMMANDS: Record<string, Command> = {
         ignorePaused: !!a["ignore-paused"],
         apparmor: a.apparmor || undefined,
         processLabel: a["process-label"] || undefined,
+        cgroups: list(a.cgroup),
       });
     },
   },

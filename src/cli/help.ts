@@ -117,6 +117,7 @@ Options:
    --process-label value          SELinux label for the process
    --preserve-fds value           number of additional fds to pass to the process (default: 0)
    --ignore-paused                allow exec in a paused container
+   --cgroup value                 run in an existing sub-cgroup of the container's: [<controller>[,...]:]<path> (repeatable)
 `,
   pause: `Usage: dx-runtime pause <container-id>
 

@@ -94,6 +94,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     systemdCgroup: ctx.g.systemdCgroup,
   };
   let cg: CgroupManager | undefined;
+  let shared = false;
   let stub: Stub | undefined;
   let initPid = 0;
   let ptyMaster = -1;
@@ -104,10 +105,17 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, lockFd, fds: passesFds(spec, proc) });
     const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
     if (debugOn) debug(`create: cgroup v${own.version} paths ${JSON.stringify(own.paths)}`);
-    // Undo and delete kill every process in the cgroup: it must hold none but ours.
+    // A cgroup that already holds processes is shared, as runc 1.1 allows with a warning.
+    // It is recorded so that undo and delete kill only what is the container's own.
     const others = existingPids(own);
-    if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
+    if (others.length) {
+      ctx.log.warn(`container's cgroup is not empty: ${others.length} process(es) found`);
+      ctx.log.warn("DEPRECATED: running container in a non-empty cgroup won't be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132");
+    }
+    // The stub would freeze on joining it, and the create would wait forever.
+    if (await own.frozen()) throw new RuntimeError("container's cgroup unexpectedly frozen");
     cg = own;
+    shared = others.length > 0;
     const lockMsg = await stub.ch.recv();
     if (!lockMsg) throw new RuntimeError("container init exited before it could start");
     if (lockMsg.type === Msg.ERROR) throw stubError(lockMsg);
@@ -116,6 +124,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // from here on leaves delete the creator to kill and the paths to remove. (Killed
     // before it, the state dir alone is no container, and delete removes it.)
     st.cgroup = { version: cg.version, paths: cg.paths };
+    if (shared) st.cgroup.shared = true;
     store.write(st);
     if (rootless) {
       cg = await createRootlessCgroup(own, spec.linux?.resources, (m) => ctx.log.debug(m));
@@ -235,7 +244,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   } catch (e) {
     if (ptyMaster >= 0) closeSync(ptyMaster);
     if (debugOn) debug(`create: failed, undoing: ${(e as Error)?.message ?? e}`);
-    await undoCreate(ctx, id, initPid, stub, cg);
+    await undoCreate(ctx, id, initPid, stub, cg, shared);
     releaseHostMounts(rootfs, spec, (m) => ctx.log.warn(m));
     release();
     // A failed hook stops the container and the lifecycle goes on at destroy + poststop.
@@ -339,7 +348,7 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 /** Kills what a failed create started and removes every trace of it. */
-export async function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined): Promise<void> {
+export async function undoCreate(ctx: Context, id: string, initPid: number, stub: Stub | undefined, cg: CgroupManager | undefined, shared = false): Promise<void> {
   if (initPid) killAndWait(initPid);
   if (stub) {
     try {
@@ -349,8 +358,11 @@ export async function undoCreate(ctx: Context, id: string, initPid: number, stub
   }
   if (cg) {
     try {
-      for (const p of cg.pids()) killAndWait(p);
-      await cg.destroy();
+      // In a shared cgroup the others' processes stay, and so does the cgroup.
+      if (!shared) {
+        for (const p of cg.pids()) killAndWait(p);
+        await cg.destroy();
+      }
     } catch (e: any) {
       ctx.log.warn(`remove cgroup: ${e.message}`);
     }

@@ -59,7 +59,11 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
     try {
       await cg.thaw();
     } catch {}
-    for (let round = 0; round < 3; round++) {
+    // As runc: with a pid namespace of its own, the init's death has taken every process
+    // of the container with it, and whatever else is in the cgroup is not the container's.
+    // A create cut short may have left its stub there, unless the cgroup is shared.
+    const sweep = !st.cgroup!.shared && (!!st.creator || !ownsPidNamespace(st.config as Spec));
+    for (let round = 0; sweep && round < 3; round++) {
       let pids: number[] = [];
       try {
         pids = cg.pids();
@@ -95,4 +99,12 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
  */
 function killAndWait(pid: number, startTime = 0): void {
   if (isAlive(pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
+}
+
+/** A new pid namespace, not one joined by path. */
+function ownsPidNamespace(spec: Spec | undefined): boolean {
+  const ns = spec?.linux?.namespaces;
+  if (!ns) return false;
+  for (const n of ns) if (n.type === "pid" && !n.path) return true;
+  return false;
 }

@@ -11,7 +11,7 @@ import { fsProbe } from "../state/probe";
 import { execPlan } from "./plan";
 import { encodePlan, Msg } from "../native/protocol";
 import { closeStub, launchStub, pidOf, sendGo, stubError } from "../native/stub";
-import { primeAttach } from "../cgroups";
+import { addToSubCgroups, initCgroupFallback, parseSubCgroups, primeAttach, subCgroupPaths } from "../cgroups";
 import { cgroupOf } from "./cgroup";
 import { setgroupsAllowed } from "../rootless/idmap";
 import { isRootless } from "../rootless/detect";
@@ -40,6 +40,8 @@ export interface ExecOptions {
   ignorePaused: boolean;
   apparmor?: string;
   processLabel?: string;
+  /** --cgroup: sub-cgroups of the container's to run the process in */
+  cgroups?: string[];
 }
 
 /** The process to run: a --process file as given, or the container's own process changed by the flags. */
@@ -119,7 +121,12 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   // inside a cgroup namespace, where clone3 cannot reach a cgroup outside its root
   // (ENOENT). There the process is moved in from here.
   const cg = cgroupOf(st);
-  const canJoin = status !== "paused" && !join.has("user") && !join.has("cgroup");
+  // Sub-cgroups (--cgroup, or on v2 the init's when the container's own takes no
+  // process) are joined from here, after the clone, as runc joins them.
+  const subs = parseSubCgroups(o.cgroups ?? []);
+  if (subs && !cg) throw new RuntimeError(`exec --cgroup: container ${o.id} has no cgroup`);
+  const subPaths = subs && cg ? subCgroupPaths(cg.paths, subs) : cg?.version === 2 ? initCgroupFallback(cg.paths, st.pid) : undefined;
+  const canJoin = !subPaths && status !== "paused" && !join.has("user") && !join.has("cgroup");
   const cgroupJoin = cg && canJoin ? cg.joinPlan(!o.detach) : undefined;
   if (cg && !cgroupJoin) primeAttach();
   const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
@@ -145,7 +152,8 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     if (!first) throw new RuntimeError("exec: the process exited before reporting its pid");
     if (first.type === Msg.ERROR) throw new RuntimeError(`exec: ${stubError(first).message}`);
     pid = pidOf(first);
-    if (cg && !cgroupJoin) await cg.addProcess(pid);
+    if (cg && subPaths) addToSubCgroups(subPaths, pid, cg.version);
+    else if (cg && !cgroupJoin) await cg.addProcess(pid);
     await sendGo(stub, hookState(st, "running"));
     for (;;) {
       const m = await stub.ch.recv();

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { LinuxResources, Spec } from "../spec/types";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
-import { statsEvent, type CgroupManager } from "../cgroups";
+import { OomWatch, statsEvent, type CgroupManager } from "../cgroups";
 import { cgroupOf as recordedCgroup } from "./cgroup";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
@@ -118,30 +118,52 @@ export async function update(ctx: Context, id: string, f: UpdateFlags): Promise<
   });
 }
 
-/** events: one stats object with --stats, else a line every interval until the container stops. */
+/** How often `events` looks for an OOM and for the container's end between stats lines. */
+const EVENTS_TICK_MS = 200;
+
+/**
+ * events: one stats object with --stats; else a stats line every interval and an
+ * `{"type":"oom","id":...}` line whenever the cgroup runs out of memory, until the
+ * container stops.
+ */
 export async function events(ctx: Context, id: string, stats: boolean, intervalMs: number): Promise<void> {
   const first = await load(ctx.store, id, fsProbe);
-  if (first.status === "stopped") throw new RuntimeError(`container ${id} is not running`);
-  // Without a cgroup (rootless) there is nothing to measure: zeros, as runc prints.
-  const cg = recordedCgroup(first.st) ?? { stats: (require("../cgroups/stats") as typeof import("../cgroups/stats")).emptyStats };
+  if (first.status === "stopped") throw new RuntimeError(`container with id ${id} is not running`);
+  // Without a cgroup (rootless) there is nothing to measure: zeros, as runc prints, and no OOM to watch.
+  const cg = recordedCgroup(first.st);
+  const statsOf = cg ? () => cg.stats() : (require("../cgroups/stats") as typeof import("../cgroups/stats")).emptyStats;
   if (stats) {
-    out(statsEvent(id, cg.stats()) + "\n");
+    out(statsEvent(id, statsOf()) + "\n");
     return;
   }
+  const oom = cg && new OomWatch(cg.version, cg.paths);
+  const reportOom = () => {
+    if (oom?.poll()) out(JSON.stringify({ type: "oom", id }) + "\n");
+  };
+  let nextStats = Date.now();
   for (;;) {
+    reportOom();
     let status;
     try {
       status = (await load(ctx.store, id, fsProbe)).status;
     } catch {
+      status = "stopped";
+    }
+    if (status === "stopped") {
+      // An OOM kill of the init is what stopped it, often enough: it is still news.
+      reportOom();
       return;
     }
-    if (status === "stopped") return;
-    try {
-      out(statsEvent(id, cg.stats()) + "\n");
-    } catch (e: any) {
-      ctx.log.warn(`events: ${e.message}`);
+    if (Date.now() >= nextStats) {
+      try {
+        out(statsEvent(id, statsOf()) + "\n");
+      } catch (e: any) {
+        ctx.log.warn(`events: ${e.message}`);
+      }
+      nextStats += intervalMs;
+      if (nextStats < Date.now()) nextStats = Date.now() + intervalMs;
     }
-    await Bun.sleep(intervalMs);
+    await Bun.sleep(Math.max(1, Math.min(EVENTS_TICK_MS, nextStats - Date.now())));
   }
 }
 

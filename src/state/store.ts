@@ -27,7 +27,8 @@ export interface StoredState {
   created: string;
   rootfs: string;
   owner: string;
-  cgroup?: { version: 1 | 2; paths: Record<string, string> };
+  /** `shared`: the cgroup held other processes at create, which are not the container's */
+  cgroup?: { version: 1 | 2; paths: Record<string, string>; shared?: boolean };
   /** the bundle's config at create, so later commands don't depend on the bundle staying put */
   config: unknown;
   /** namespaces of the init, by type, for exec and for joins; absent types are the host's */

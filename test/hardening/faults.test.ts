@@ -255,7 +255,7 @@ test("a cgroupsPath naming a shared cgroup (a hierarchy root, the runtime's own)
   expect(alive(process.pid)).toBe(true);
 });
 
-test("a cgroupsPath naming another container's populated cgroup is refused, the other unharmed", async () => {
+test("a cgroupsPath naming another container's populated cgroup is shared with a warning, the other unharmed", async () => {
   const a = makeBundle({ args: ["sleep", "100"], patch: (c) => (c.linux.cgroupsPath = `/dxt-shared-${process.pid}-${Date.now()}`) });
   const ida = uniqueId();
   ok(await rt(["run", "-d", "--bundle", a.dir, ida]));
@@ -268,7 +268,9 @@ test("a cgroupsPath naming another container's populated cgroup is refused, the 
     ok(await rt(["delete", "--force", idb]));
     expect(alive(pidA)).toBe(true);
     expect(await statusOf(ida)).toBe("running");
-    expect(oneErrorLine(r)).toMatch(/not empty/);
+    // runc 1.1 warns and goes on.
+    ok(r);
+    expect(r.stderr).toContain("container's cgroup is not empty: 1 process(es) found");
   } finally {
     await destroy(ida);
   }

@@ -744,10 +744,134 @@ t_rootless_undelegated() {
   rl_sweep "$RLNODELEG"
 }
 
+# --- an existing cgroup: frozen is refused, non-empty is shared (runc 1.1) ----------
+t_frozen_cgroup() {
+  id=frozen
+  mkdir -p "$(cgdir $id)"
+  echo 1 >"$(cgdir $id)/cgroup.freeze"
+  mkbundle $id "$SLEEP"
+  # A runtime that hangs here is the failure: it is cut short sooner than others.
+  saved=$CMD_TIMEOUT
+  CMD_TIMEOUT=20
+  rt run -d --bundle "$B/$id" $id
+  CMD_TIMEOUT=$saved
+  case "$RC:$OUT" in
+    1:*"container's cgroup unexpectedly frozen"*) ok frozen-cgroup-refused ;;
+    *) fail frozen-cgroup-refused "rc $RC: $OUT" ;;
+  esac
+  if rt state $id; then fail frozen-cgroup-nothing-left "state answers: $OUT"; else ok frozen-cgroup-nothing-left; fi
+  expect frozen-cgroup-left-frozen "$(cgfile $id cgroup.freeze)" 1
+  echo 0 >"$(cgdir $id)/cgroup.freeze"
+  down $id
+  rmdir "$(cgdir $id)" 2>/dev/null
+}
+
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+t_shared_cgroup() {
+  up shared-cgroup-first share1 "$SLEEP" '{}' "" "/$PARENT/shared" || { down share1; return; }
+  mkbundle share2 "$SLEEP" '{}' "" "/$PARENT/shared"
+  if rt run -d --bundle "$B/share2" share2; then
+    case "$OUT" in
+      *"container's cgroup is not empty: 1 process(es) found"*) ok shared-cgroup-warns ;;
+      *) fail shared-cgroup-warns "no warning: $OUT" ;;
+    esac
+  else
+    fail shared-cgroup-warns "rc $RC: $OUT"
+  fi
+  p1="$(pid_of share1)"
+  p2="$(pid_of share2)"
+  rt delete -f share1
+  if alive "$p2" && [ "$(status_of share2)" = running ]; then ok shared-cgroup-delete-spares-other; else
+    fail shared-cgroup-delete-spares-other "deleting share1 took share2's init $p2 too"
+  fi
+  if alive "$p1"; then fail shared-cgroup-delete-own "share1's init $p1 still alive"; else ok shared-cgroup-delete-own; fi
+  down share2
+  if [ -d "$CG/$PARENT/shared" ]; then fail shared-cgroup-removed-last "$CG/$PARENT/shared left behind"; else ok shared-cgroup-removed-last; fi
+  down share1
+}
+
+# --- events: an OOM kill in memory.events is an oom event --------------------------
+has_oom_event() { grep -q "{\"type\":\"oom\",\"id\":\"$1\"}" "$B/$1/events.log" 2>/dev/null; }
+
+t_events_oom() {
+  id=evoom
+  up events-oom $id "$SLEEP" '{"memory": {"limit": 33554432, "swap": 33554432}}' || { down $id; return; }
+  timeout -s KILL 60 "$RT" events $id >"$B/$id/events.log" 2>&1 </dev/null &
+  evpid=$!
+  wait_for has_file "$B/$id/events.log"
+  rt exec -d $id sh -c 'x=$(yes)' || fail events-oom-exec "rc $RC: $OUT"
+  # Filling 32M takes a while under emulation on a busy host.
+  # (wait_for counts in $i.)
+  n=0
+  while [ $n -lt 6 ] && ! wait_for has_oom_event $id; do n=$((n + 1)); done
+  if has_oom_event $id; then ok events-oom; else
+    fail events-oom "no oom line: memory.events '$(cgfile $id memory.events)'; events: $(head -c 300 "$B/$id/events.log")"
+  fi
+  down $id
+  wait $evpid 2>/dev/null
+}
+
+# --- exec --cgroup: a sub-cgroup of the container's --------------------------------
+t_exec_subcgroup() {
+  id=execsub
+  up exec-subcgroup $id "$SLEEP" || { down $id; return; }
+  rt exec --cgroup .. $id true
+  case "$RC:$OUT" in
+    0:*) fail exec-subcgroup-parent "exec --cgroup .. succeeded" ;;
+    *" .. is not a sub cgroup path"*) ok exec-subcgroup-parent ;;
+    *) fail exec-subcgroup-parent "rc $RC: $OUT" ;;
+  esac
+  rt exec --cgroup nonexistent $id true
+  case "$RC:$OUT" in
+    0:*) fail exec-subcgroup-missing "exec --cgroup nonexistent succeeded" ;;
+    *" adding pid "*"/nonexistent/cgroup.procs: no such file "*) ok exec-subcgroup-missing ;;
+    *) fail exec-subcgroup-missing "rc $RC: $OUT" ;;
+  esac
+  mkdir "$(cgdir $id)/sub"
+  if rt exec --cgroup sub $id cat /proc/self/cgroup; then
+    expect exec-subcgroup-joins "$(echo "$OUT" | oneline)" "0::/sub"
+  else
+    fail exec-subcgroup-joins "rc $RC: $OUT"
+  fi
+  down $id
+  if [ -d "$(cgdir $id)" ]; then fail exec-subcgroup-removed "$(cgdir $id) left behind"; else ok exec-subcgroup-removed; fi
+}
+
+# With a domain controller handed down from the container's cgroup, the kernel takes no
+# process there: exec joins the init's cgroup below it instead, unless --cgroup says.
+t_exec_init_fallback() {
+  id=execfb
+  up exec-init-fallback $id "$SLEEP" || { down $id; return; }
+  pid="$(pid_of $id)"
+  mkdir "$(cgdir $id)/foo"
+  echo "$pid" >"$(cgdir $id)/foo/cgroup.procs"
+  if rt exec $id cat /proc/self/cgroup; then
+    expect exec-init-fallback-no-controller "$(echo "$OUT" | oneline)" "0::/"
+  else
+    fail exec-init-fallback-no-controller "rc $RC: $OUT"
+  fi
+  echo +memory >"$(cgdir $id)/cgroup.subtree_control"
+  if rt exec $id cat /proc/self/cgroup; then
+    expect exec-init-fallback "$(echo "$OUT" | oneline)" "0::/foo"
+  else
+    fail exec-init-fallback "rc $RC: $OUT"
+  fi
+  rt exec --cgroup / $id true
+  case "$RC:$OUT" in
+    0:*) fail exec-init-fallback-cgroup-root "exec --cgroup / succeeded" ;;
+    *" adding pid "*" to cgroups"*"/cgroup.procs: device or resource busy"*) ok exec-init-fallback-cgroup-root ;;
+    *) fail exec-init-fallback-cgroup-root "rc $RC: $OUT" ;;
+  esac
+  echo -memory >"$(cgdir $id)/cgroup.subtree_control"
+  down $id
+  if [ -d "$(cgdir $id)" ]; then fail exec-init-fallback-removed "$(cgdir $id) left behind"; else ok exec-init-fallback-removed; fi
+}
+
 rt --version
 echo "# runtime: $RT ($(echo "$OUT" | head -1))"
 echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
-for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path rootless_delegated rootless_undelegated; do
+for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path rootless_delegated rootless_undelegated frozen_cgroup shared_cgroup events_oom exec_subcgroup exec_init_fallback; do
   want "$t" || continue
   start=$(date +%s)
   "t_$t"
