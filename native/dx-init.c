@@ -1177,10 +1177,12 @@ static void op_mount(struct field *f)
 			base = root();
 		}
 		tfd = open_create(base, tgt, res, make);
-		/* proc and sysfs through a symlink, or onto a file: runc's words for it */
+		/* proc and sysfs through a symlink, or onto a file: runc's words for it, with
+		 * the reason where the kernel gave one */
 		struct stat tst;
-		if ((how & HOW_NO_SYMLINK) && (tfd < 0 ? errno == ELOOP || errno == ENOTDIR || errno == EEXIST : fstat(tfd, &tst) == 0 && !S_ISDIR(tst.st_mode)))
-			die(0, "mount ", what, " to ", tgt, ": filesystem \"", fstype, "\" must be mounted on ordinary directory");
+		int terr = tfd < 0 ? errno : 0;
+		if ((how & HOW_NO_SYMLINK) && (tfd < 0 ? terr == ELOOP || terr == ENOTDIR || terr == EEXIST : fstat(tfd, &tst) == 0 && !S_ISDIR(tst.st_mode)))
+			die(terr, "mount ", what, " to ", tgt, ": filesystem \"", fstype, "\" must be mounted on ordinary directory");
 		if (tfd < 0)
 			die(errno, "mount ", what, " to ", tgt, ": open target");
 		/* After pivot "/" is the container's root, so the plain path resolves
