@@ -23,7 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const c = COMMANDS[cmd];
-    if (!c) throw new RuntimeError(`No help topic for '${cmd}'`);
+    // urfave/cli's answer to an unknown command, exit status and all.
+    if (!c) throw new RuntimeError(`No help topic for '${cmd}'`, 3);
     const args = parseFlags(cmd, rest, c.flags);
     if (args.help) {
       out(commandHelp(cmd));
