@@ -36,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     const msg = e instanceof RuntimeError ? e.message : e?.message ? String(e.message) : String(e);
     log.error(msg.split("\n")[0]!);
     if (!(e instanceof RuntimeError)) log.debug(String(e?.stack ?? e));
+    else if (e.cause) log.debug(String((e.cause as any)?.stack ?? e.cause));
     return e instanceof RuntimeError ? e.exitCode : 1;
   }
 }

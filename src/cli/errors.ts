@@ -12,6 +12,7 @@ export class RuntimeError extends Error {
 export function withExitCode(e: unknown, code: number): RuntimeError {
   const msg = e instanceof RuntimeError ? e.message : (e as any)?.message ? String((e as any).message) : String(e);
   const r = new RuntimeError(msg, code);
-  if (!(e instanceof RuntimeError) && (e as any)?.stack) r.stack = String((e as any).stack);
+  // An unexpected error keeps its stack for --debug.
+  if (!(e instanceof RuntimeError)) r.cause = e;
   return r;
 }
