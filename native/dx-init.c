@@ -1710,6 +1710,8 @@ static void op_fifo_wait(struct field *f)
 	fifofd = procfd = -1;
 }
 
+#define CONSOLE_RAW_NL 1
+
 static void op_console(struct field *f)
 {
 	int zero = 0;
@@ -1728,6 +1730,22 @@ static void op_console(struct field *f)
 		struct winsize ws = { .ws_row = (unsigned short)f[0].u, .ws_col = (unsigned short)f[1].u };
 		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
 			die(errno, "set console size");
+	}
+	/* The process's uid owns its terminal; the gid stays devpts's. EINVAL (unmapped
+	 * uid), EPERM (owner unmapped) and EROFS leave it as it is, as runc does. */
+	struct stat pst;
+	if (fstat(peer, &pst) < 0)
+		die(errno, "stat pty peer");
+	if (pst.st_uid != (uid_t)f[2].u && fchown(peer, (uid_t)f[2].u, (gid_t)-1) < 0 &&
+	    errno != EINVAL && errno != EPERM && errno != EROFS)
+		die(errno, "chown pty peer to ", U(f[2].u));
+	if (f[3].u & CONSOLE_RAW_NL) {
+		struct termios t;
+		if (tcgetattr(master, &t) < 0)
+			die(errno, "get console attributes");
+		t.c_oflag &= ~(tcflag_t)ONLCR;
+		if (tcsetattr(master, TCSANOW, &t) < 0)
+			die(errno, "set console attributes");
 	}
 	/* The spec's /dev/console is this pty: the plan made an empty file for it when
 	 * /dev is the container's own; bind the pts node over it. */
@@ -2041,7 +2059,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_FIFO_OPEN] = { "s", op_fifo_open, "FIFO_OPEN" },
 	[OP_READY] = { "", op_ready, "READY" },
 	[OP_FIFO_WAIT] = { "", op_fifo_wait, "FIFO_WAIT" },
-	[OP_CONSOLE] = { "uu", op_console, "CONSOLE" },
+	[OP_CONSOLE] = { "uuuu", op_console, "CONSOLE" },
 	[OP_UMASK] = { "u", op_umask, "UMASK" },
 	[OP_CHDIR] = { "s", op_chdir, "CHDIR" },
 	[OP_LOOKUP] = { "ss", op_lookup, "LOOKUP" },

@@ -25,7 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const c = COMMANDS[cmd];
-    if (!c) throw new RuntimeError(`No help topic for '${cmd}'`);
+    // urfave/cli's answer to an unknown command, exit status and all.
+    if (!c) throw new RuntimeError(`No help topic for '${cmd}'`, 3);
     const args = parseFlags(cmd, rest, c.flags);
     if (args.help) {
       out(commandHelp(cmd));
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     const msg = e instanceof RuntimeError ? e.message : e?.message ? String(e.message) : String(e);
     log.error(msg.split("\n")[0]!);
     if (!(e instanceof RuntimeError)) log.debug(String(e?.stack ?? e));
+    else if (e.cause) log.debug(String((e.cause as any)?.stack ?? e.cause));
     return e instanceof RuntimeError ? e.exitCode : 1;
   }
 }

@@ -42,16 +42,15 @@ export const DEFAULT_ALLOWED_DEVICES: readonly DeviceRule[] = [
   rule("c", 10, 200, "rwm"), // /dev/net/tun
 ];
 
+/**
+ * The access kinds a rule names, in the kernel's order. runc reads the string as a set:
+ * any order, repeats, and letters other than r, w and m ignored ("rwa" is "rw"); only an
+ * empty string is refused. An absent access means every kind, as crun reads it.
+ */
 function normalizeAccess(access: string | undefined, index: number): string {
-  // Absent or empty means every kind of access, as runc and crun read it. Letters other
-  // than r, w and m are ignored, as runc's device rules ignore them ("rwa" is "rw"); a
-  // rule left with none would mean nothing, and is refused.
-  const a = access || "rwm";
-  const out = ["r", "w", "m"].filter((c) => a.includes(c)).join("");
-  if (out === "") {
-    throw new CgroupError(`cgroup: linux.resources.devices[${index}]: invalid access ${JSON.stringify(a)} (want some of "rwm")`);
-  }
-  return out;
+  if (access === undefined) return "rwm";
+  if (access === "") throw new CgroupError(`cgroup: linux.resources.devices[${index}]: device access cannot be empty`);
+  return ["r", "w", "m"].filter((c) => access.includes(c)).join("");
 }
 
 /**
@@ -74,6 +73,8 @@ export function deviceRules(devices: readonly LinuxDeviceCgroup[] | undefined): 
       }
     }
     const access = normalizeAccess(d.access, i);
+    // Nothing runc would read from it ("xyz"): the rule allows or denies nothing.
+    if (!access) return;
     if (type === "a" && (major !== WILDCARD || minor !== WILDCARD || access !== "rwm")) {
       out.push({ allow: d.allow, type: "c", major, minor, access }, { allow: d.allow, type: "b", major, minor, access });
     } else {

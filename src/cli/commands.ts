@@ -1,6 +1,6 @@
 // One function per runc command: flags in, container operations out.
 import type { Context } from "./context";
-import { RuntimeError } from "./errors";
+import { RuntimeError, withExitCode } from "./errors";
 import { oneId, parseFlags, positionals, type FlagSpec } from "./parse";
 import { out } from "./output";
 // The hot commands engines call for every container load with the entry chunk: each
@@ -71,11 +71,11 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    flags: CREATE_FLAGS,
+    flags: { ...CREATE_FLAGS, boolean: [...CREATE_FLAGS.boolean!, "keep"] },
     async run(ctx, a) {
       const { runContainer } = await import("../container/run");
       const o = createOptions(oneId("run", a), a);
-      return runContainer(ctx, { ...o, foreground: !a.detach });
+      return runContainer(ctx, { ...o, foreground: !a.detach }, !!a.keep);
     },
   },
   exec: {
@@ -86,33 +86,16 @@ export const COMMANDS: Record<string, Command> = {
       stopAtFirstArg: true,
     },
     async run(ctx, a) {
-      const { exec } = await import("../container/exec");
-      const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
       const pos = positionals(a);
       if (!pos.length) throw new RuntimeError("exec: requires the container id");
       const preserveFds = preserveFdsOf(a);
-      const gids = list(a["additional-gids"]).flatMap((g) => g.split(",")).filter(Boolean).map(Number);
-      if (gids.some((g) => !Number.isInteger(g) || g < 0)) throw new RuntimeError("exec: --additional-gids must be numbers");
-      return exec(ctx, {
-        id: pos[0]!,
-        processFile: a.process || undefined,
-        args: [...pos.slice(1), ...list(a["--"])],
-        cwd: a.cwd || undefined,
-        env: list(a.env),
-        tty: !!a.tty,
-        user: a.user || undefined,
-        additionalGids: gids,
-        caps: list(a.cap),
-        noNewPrivs: !!a["no-new-privs"],
-        detach: !!a.detach,
-        pidFile: a["pid-file"] || undefined,
-        consoleSocket: a["console-socket"] || undefined,
-        preserveFds,
-        ignorePaused: !!a["ignore-paused"],
-        apparmor: a.apparmor || undefined,
-        processLabel: a["process-label"] || undefined,
-        cgroups: list(a.cgroup),
-      });
+      // Past its argument checks, runc's exec fails with 255: a status the exec'd
+      // process itself rarely returns, so callers can tell the two apart.
+      try {
+        return await execCommand(ctx, a, pos, preserveFds);
+      } catch (e) {
+        throw withExitCode(e, 255);
+      }
     },
   },
   state: {
@@ -152,7 +135,8 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   ps: {
-    flags: { string: ["format"], alias: { f: "format" }, default: { format: "table" } },
+    // Everything after the id goes to ps(1): `ps ID -e -x`.
+    flags: { string: ["format"], alias: { f: "format" }, default: { format: "table" }, stopAtFirstArg: true },
     async run(ctx, a) {
       const { ps } = await import("./ps");
       const ids = positionals(a);
@@ -220,6 +204,33 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+async function execCommand(ctx: Context, a: import("minimist").ParsedArgs, pos: string[], preserveFds: number): Promise<number> {
+  const { exec } = await import("../container/exec");
+  const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+  const gids = list(a["additional-gids"]).flatMap((g) => g.split(",")).filter(Boolean).map(Number);
+  if (gids.some((g) => !Number.isInteger(g) || g < 0)) throw new RuntimeError("exec: --additional-gids must be numbers");
+  return exec(ctx, {
+    id: pos[0]!,
+    processFile: a.process || undefined,
+    args: [...pos.slice(1), ...list(a["--"])],
+    cwd: a.cwd || undefined,
+    env: list(a.env),
+    tty: !!a.tty,
+    user: a.user || undefined,
+    additionalGids: gids,
+    caps: list(a.cap),
+    noNewPrivs: !!a["no-new-privs"],
+    detach: !!a.detach,
+    pidFile: a["pid-file"] || undefined,
+    consoleSocket: a["console-socket"] || undefined,
+    preserveFds,
+    ignorePaused: !!a["ignore-paused"],
+    apparmor: a.apparmor || undefined,
+    processLabel: a["process-label"] || undefined,
+    cgroups: list(a.cgroup),
+  });
+}
 
 export function commandHelp(name: string): string {
   return (require("./help") as typeof import("./help")).HELP[name] ?? `dx-runtime ${name}\n`;

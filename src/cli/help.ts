@@ -55,6 +55,7 @@ Options:
    --bundle value, -b value  path to the root of the bundle directory (default: current directory)
    --console-socket value    path to an AF_UNIX socket which will receive the pty master
    --detach, -d              detach from the container's process
+   --keep                    do not delete the container after it exits
    --pid-file value          file to write the process id to
    --no-pivot                do not use pivot root to jail process inside rootfs
    --no-new-keyring          do not create a new session keyring for the container
@@ -67,6 +68,7 @@ Output the state of a container as JSON.
   kill: `Usage: dx-runtime kill [command options] <container-id> [signal]
 
 Send a signal (default SIGTERM; names with or without SIG, or numbers) to the init process.
+Signal 0 sends nothing and fails unless the container is still running.
 
 Options:
    --all, -a  send the signal to all processes in the container
@@ -85,6 +87,9 @@ Options:
    --quiet, -q               display only container IDs
 `,
   ps: `Usage: dx-runtime ps [command options] <container-id> [ps options]
+
+List the container's processes: the host's ps(1) output (run with the ps options given
+after the id, -ef by default) filtered to them.
 
 Options:
    --format value, -f value  table or json (default: "table")

@@ -10,18 +10,10 @@ export function err(text: string): void {
   console.error(text.endsWith("\n") ? text.slice(0, -1) : text);
 }
 
-let streamed = false;
-
-/** Set by whatever writes through Node's streams, whose queued writes would be lost to process.exit. */
-export function usesStreams(): void {
-  streamed = true;
-}
-
 /**
  * Leaves at once. Bun's natural exit drains the event loop and tears the VM down first,
  * ~0.5 ms a command; console.log has written synchronously by then, so nothing is lost.
  */
 export function exit(code: number): void {
-  if (streamed) process.exitCode = code;
-  else process.exit(code);
+  process.exit(code);
 }

@@ -30,13 +30,29 @@ function firstArg(argv: string[], spec: FlagSpec): number {
   return argv.length;
 }
 
-function normalise(argv: string[], known: Set<string>): string[] {
+/** Flags that take a value, by every name they go by, mapped to their long name. */
+function valueFlags(spec: FlagSpec): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const n of spec.string ?? []) m.set(n, n);
+  for (const [k, v] of Object.entries(spec.alias ?? {})) if (m.has(v)) m.set(k, v);
+  return m;
+}
+
+function normalise(argv: string[], known: Set<string>, values: Map<string, string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
       out.push(...argv.slice(i));
       break;
+    }
+    // Go's flag package gives a flag that takes a value the next argument, whatever it
+    // looks like: "--memory-swap -1" is -1, where minimist would read a flag "-1".
+    const named = /^--?([\w-]+)$/.exec(a);
+    const long = named ? values.get(named[1]!) : undefined;
+    if (long !== undefined && i + 1 < argv.length) {
+      out.push(`--${long}=${argv[++i]}`);
+      continue;
     }
     // minimist reads "--no-x" as x=false; runc's --no-pivot and friends are flags of their own.
     const neg = /^--?(no-[\w-]+)$/.exec(a);
@@ -76,7 +92,7 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
     if (tail[1] === "--") tail.splice(1, 1);
   }
   const parse = require("minimist") as typeof minimist;
-  const parsed = parse(normalise(argv, known), {
+  const parsed = parse(normalise(argv, known, valueFlags(spec)), {
     // "_": positional arguments stay strings; minimist would read the id "007" as 7.
     string: [...(spec.string ?? []), "_"],
     boolean: [...(spec.boolean ?? []), "help"],

@@ -5,14 +5,17 @@ import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import { cgroupOf } from "../container/cgroup";
 import { out } from "./output";
+import type { StoredState } from "../state/store";
 
 export async function ps(ctx: Context, id: string, format: string, psArgs: string[]): Promise<number> {
   const { st, status } = await load(ctx.store, id, fsProbe);
-  if (status === "stopped") throw new RuntimeError(`container ${id} is not running`);
-  const cg = cgroupOf(st);
-  const pids = cg ? cg.pids() : (require("../rootless/pids") as typeof import("../rootless/pids")).pidsWithoutCgroup(st.pid);
+  const pids =
+    status === "stopped"
+      ? leftIn(st)
+      : (cgroupOf(st)?.pids() ?? (require("../rootless/pids") as typeof import("../rootless/pids")).pidsWithoutCgroup(st.pid));
   if (format === "json") {
-    out(JSON.stringify(pids) + "\n");
+    // Go encodes runc's empty (nil) list as null.
+    out((pids.length ? JSON.stringify(pids) : "null") + "\n");
     return 0;
   }
   if (format !== "table") throw new RuntimeError(`invalid format option: ${format}`);
@@ -29,4 +32,13 @@ export async function ps(ctx: Context, id: string, format: string, psArgs: strin
     if (want.has(Number(f[pidCol]))) out(l + "\n");
   }
   return 0;
+}
+
+/** A stopped container's processes, as runc lists them: whatever its cgroup still holds. */
+function leftIn(st: StoredState): number[] {
+  try {
+    return cgroupOf(st)?.pids() ?? [];
+  } catch {
+    return [];
+  }
 }

@@ -154,6 +154,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
       keyring: o.noNewKeyring ? undefined : `_ses.${id}`,
       preserveFds: o.preserveFds,
       foreground: o.foreground,
+      ptyRelayed: o.foreground && !o.consoleSocket,
       cgroupMount,
       cgroupJoin,
       seccomp,

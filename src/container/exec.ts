@@ -138,6 +138,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     join,
     preserveFds: o.preserveFds,
     detach: o.detach,
+    ptyRelayed: !o.consoleSocket,
     seccomp,
     rootfsForHome: st.rootfs || null,
     warn: (m) => ctx.log.warn(m),
@@ -191,10 +192,10 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
     return 0;
   }
   const stopForwarding = forwardSignals(pid);
-  const restore = ptyMaster >= 0 ? relayPty(ptyMaster) : undefined;
+  const pty = ptyMaster >= 0 ? relayPty(ptyMaster) : undefined;
   const code = await stub.proc.exited;
   stopForwarding();
-  restore?.();
+  await pty?.finish();
   closeStub(stub);
   return code ?? 1;
 }

@@ -3,26 +3,27 @@
 import { debug, debugOn } from "../cli/log";
 import { RuntimeError } from "../cli/errors";
 import type { Context } from "../cli/context";
-import { load } from "../state/status";
+import { frozen, load } from "../state/status";
 import { bunProbe } from "../state/probe";
 import { cgroupOf } from "./cgroup";
 
 export async function kill(ctx: Context, id: string, sig: number, all: boolean): Promise<void> {
   // Created, running and paused all take the signal: only liveness is read.
   const { st, status } = await load(ctx.store, id, bunProbe, true);
-  if (status === "stopped" && all && st.cgroup) {
-    // As runc does: once init has exited, --all still reaches what is left in the cgroup.
-    // containerd's shim sends it to clean up after an init that shared a pid namespace.
+  if (status === "stopped" && all) {
+    // As runc does: once init has exited, --all still reaches what is left in the cgroup,
+    // and a cgroup already gone means nothing is left to signal. containerd's shim sends
+    // it to clean up after an init that shared a pid namespace.
     try {
-      await cgroupOf(st)!.killAll(sig);
+      await cgroupOf(st)?.killAll(sig);
     } catch {
-      // The cgroup is gone, and with it every process: nothing left to signal.
+      // The cgroup is gone, and with it every process.
     }
     return;
   }
   if (status !== "created" && status !== "running" && status !== "paused")
     // go-runc users (containerd's shim) match "container not running" to tell an exited
-    // container from a failed kill.
+    // container from a failed kill. Signal 0 asks just that, and gets the same answer.
     throw new RuntimeError(`container not running: ${id} (status ${status})`);
   if (all && st.cgroup) {
     if (debugOn) debug(`kill: signal ${sig} to every process in ${JSON.stringify(st.cgroup.paths)}`);
@@ -40,5 +41,12 @@ export async function kill(ctx: Context, id: string, sig: number, all: boolean):
     // Exiting between the status check and here is still "not running" to an engine.
     if (e?.code === "ESRCH") throw new RuntimeError(`container not running: ${id} (process ${st.pid} has exited)`);
     throw new RuntimeError(`signal ${sig} to ${st.pid}: ${e?.code ?? e?.message}`);
+  }
+  // A frozen v1 cgroup holds even SIGKILL until it thaws: runc thaws a paused container
+  // it kills, and so the KILL is delivered.
+  if (sig === 9 && (await frozen(st, bunProbe))) {
+    try {
+      await cgroupOf(st)!.thaw();
+    } catch {}
   }
 }

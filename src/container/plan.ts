@@ -203,6 +203,24 @@ function seccompStep(s: CompiledSeccomp): Step {
   return { op: Op.SECCOMP, fields: [u64(s.flags), { bytes: s.bpf }] };
 }
 
+/** CONSOLE flag: clear ONLCR on the pty. */
+const CONSOLE_RAW_NL = 1;
+
+/**
+ * The pty: its slave is given to the process's uid (the gid is the one devpts gave it,
+ * gid=5 "tty" in the usual /dev/pts options), as runc does so that a process that is not
+ * root can use its own terminal. When the runtime itself relays the output, the pty
+ * leaves "\n" as written, as runc's own relay has it (an engine's console socket gets
+ * the terminal's defaults and sets what it wants).
+ */
+function consoleStep(proc: Process, relayed: boolean): Step {
+  const size = proc.consoleSize;
+  return {
+    op: Op.CONSOLE,
+    fields: [u64(size?.height ?? 0), u64(size?.width ?? 0), u64(proc.user?.uid ?? 0), u64(relayed ? CONSOLE_RAW_NL : 0)],
+  };
+}
+
 export function execStep(inp: ProcessPlanInput): Step {
   return { op: Op.EXEC, fields: [u64(inp.keepFds), { strv: inp.proc.args ?? [] }, { strv: inp.env }] };
 }
@@ -230,6 +248,8 @@ export interface CreatePlanInput {
   keyring?: string;
   preserveFds: number;
   foreground: boolean;
+  /** the runtime relays the pty itself (a foreground terminal without a console socket) */
+  ptyRelayed?: boolean;
   cgroupMount?: CgroupMountInfo;
   /** the cgroups P joins before it clones the init (see CgroupManager.joinPlan) */
   cgroupJoin?: CgroupJoin;
@@ -360,10 +380,7 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   // the new root so that no symlink of the image can place it elsewhere.
   if (hasProcess) steps.push({ op: Op.MKDIR, fields: [str(proc.cwd)] });
 
-  if (terminal) {
-    const size = proc.consoleSize;
-    steps.push({ op: Op.CONSOLE, fields: [u64(size?.height ?? 0), u64(size?.width ?? 0)] });
-  }
+  if (terminal) steps.push(consoleStep(proc, !!inp.ptyRelayed));
   if (spec.hostname) steps.push({ op: Op.HOSTNAME, fields: [str(spec.hostname)] });
   if (spec.domainname) steps.push({ op: Op.DOMAINNAME, fields: [str(spec.domainname)] });
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
@@ -409,6 +426,8 @@ export interface ExecPlanInput {
   chrootTo?: string;
   preserveFds: number;
   detach: boolean;
+  /** the runtime relays the pty itself (no console socket) */
+  ptyRelayed?: boolean;
   seccomp?: CompiledSeccomp;
   rootfsForHome: string | null;
   warn: (m: string) => void;
@@ -436,8 +455,7 @@ export function execPlan(inp: ExecPlanInput): Step[] {
   steps.push({ op: Op.WAIT_GO, fields: [] });
   if (terminal) {
     steps.push({ op: Op.SETSID, fields: [] });
-    const size = inp.proc.consoleSize;
-    steps.push({ op: Op.CONSOLE, fields: [u64(size?.height ?? 0), u64(size?.width ?? 0)] });
+    steps.push(consoleStep(inp.proc, !!inp.ptyRelayed));
   }
   if (inp.chrootTo) {
     steps.push({ op: Op.ROOTFS, fields: [str(inp.chrootTo)] });

@@ -13,7 +13,7 @@ import { Msg } from "../native/protocol";
 import { processAlive } from "../state/status";
 import { fsProbe } from "../state/probe";
 
-export async function runContainer(ctx: Context, o: CreateOptions): Promise<number> {
+export async function runContainer(ctx: Context, o: CreateOptions, keep = false): Promise<number> {
   const c = await create(ctx, o);
   try {
     await startOwn(ctx, c);
@@ -29,16 +29,18 @@ export async function runContainer(ctx: Context, o: CreateOptions): Promise<numb
   }
   const pid = c.st.pid;
   const stopForwarding = forwardSignals(pid);
-  let restore: (() => void) | undefined;
-  if (c.ptyMaster >= 0) restore = relayPty(c.ptyMaster);
+  const pty = c.ptyMaster >= 0 ? relayPty(c.ptyMaster) : undefined;
   const code = await c.proc.exited;
   stopForwarding();
-  restore?.();
+  await pty?.finish();
   closeStub(c.stub);
-  try {
-    await destroy(ctx, ctx.store.read(o.id), c.st.bundle);
-  } catch (e: any) {
-    ctx.log.warn(`delete after run: ${e.message}`);
+  // --keep: the stopped container stays for state, ps and delete, as runc leaves it.
+  if (!keep) {
+    try {
+      await destroy(ctx, ctx.store.read(o.id), c.st.bundle);
+    } catch (e: any) {
+      ctx.log.warn(`delete after run: ${e.message}`);
+    }
   }
   return code ?? 1;
 }

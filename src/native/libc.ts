@@ -28,6 +28,7 @@ function L(): Record<string, Fn> {
     kill: c.func("int kill(int, int)"),
     open: c.func("int open(const char *, int, ...)"),
     umount2: c.func("int umount2(const char *, int)"),
+    ioctl: c.func("int ioctl(int, unsigned long, ...)"),
   };
   return lib;
 }
@@ -330,4 +331,17 @@ const F_SETFL = 4;
 export function setBlocking(fd: number): void {
   const flags = check("fcntl", L().fcntl(fd, F_GETFL, "int", 0));
   check("fcntl", L().fcntl(fd, F_SETFL, "int", flags & ~O_NONBLOCK));
+}
+
+// --- terminals ------------------------------------------------------------------
+
+const TIOCGWINSZ = 0x5413;
+const TIOCSWINSZ = 0x5414;
+
+/** Gives `to` the window size of the terminal `from`, when it has one; false otherwise. */
+export function copyWinsize(from: number, to: number): boolean {
+  const ws = Buffer.alloc(8);
+  if (Number(L().ioctl(from, TIOCGWINSZ, "void *", ws)) < 0) return false;
+  if (ws.readUInt16LE(0) === 0 && ws.readUInt16LE(2) === 0) return false;
+  return Number(L().ioctl(to, TIOCSWINSZ, "void *", ws)) === 0;
 }

@@ -13,7 +13,8 @@ export function parseSignal(s: string | undefined): number {
   if (s === undefined || s === "") return 15;
   if (allChars(s, isDigit)) {
     const n = Number(s);
-    if (n < 1 || n > 64) throw new RuntimeError(`invalid signal: ${s}`);
+    // 0 is a signal too: it asks whether the container is still running.
+    if (n > 64) throw new RuntimeError(`invalid signal: ${s}`);
     return n;
   }
   let name = s.toUpperCase();

@@ -31,8 +31,9 @@ export async function liveStatus(store: Store, st: StoredState, probe: Probe, al
   // (delete kills whatever it left).
   if (st.status === "creating") return (await creating()) ? "creating" : "stopped";
   if (alive) return "running";
-  if (!st.started && (await probe.exists(store.fifo(st.id)))) return "created";
+  // The freezer first, as runc reads it: a created container can be paused and resumed.
   if (await frozen(st, probe)) return "paused";
+  if (!st.started && (await probe.exists(store.fifo(st.id)))) return "created";
   return "running";
 }
 
@@ -47,7 +48,7 @@ export async function load(store: Store, id: string, probe: Probe, alive = false
 
 // Read here rather than through the cgroup drivers: state is the hottest command and
 // this one file is all it needs of them.
-async function frozen(st: StoredState, probe: Probe): Promise<boolean> {
+export async function frozen(st: StoredState, probe: Probe): Promise<boolean> {
   const cg = st.cgroup;
   if (!cg) return false;
   if (cg.version === 1) {

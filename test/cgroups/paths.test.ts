@@ -194,14 +194,16 @@ describe("device rules", () => {
   });
   test("bad rules are refused", () => {
     expect(() => deviceRules([{ allow: true, type: "x" }])).toThrow(/invalid type "x"/);
-    expect(() => deviceRules([{ allow: true, access: "x" }])).toThrow(/invalid access "x"/);
+    expect(() => deviceRules([{ allow: true, access: "" }])).toThrow(/access cannot be empty/);
   });
-  test("access: letters other than rwm are ignored and empty is everything, as runc reads them", () => {
-    const rules = deviceRules([
-      { allow: false, type: "c", major: 1, minor: 11, access: "rwa" },
-      { allow: true, type: "c", major: 1, minor: 12, access: "" },
-    ]);
-    expect(rules.slice(0, 2).map(ruleString)).toEqual(["c 1:11 rw", "c 1:12 rwm"]);
+  test("access is read as runc reads it: a set of r, w, m in any order, other letters ignored", () => {
+    const one = (access: string) => deviceRules([{ allow: true, type: "c", major: 1, minor: 5, access }]).slice(0, 1).map(ruleString);
+    expect(one("rwa")).toEqual(["c 1:5 rw"]);
+    expect(one("mwr")).toEqual(["c 1:5 rwm"]);
+    expect(one("wwr")).toEqual(["c 1:5 rw"]);
+    expect(one("m")).toEqual(["c 1:5 m"]);
+    // No kind at all: nothing to allow, and the defaults follow directly.
+    expect(deviceRules([{ allow: true, type: "c", major: 1, minor: 5, access: "xyz" }])).toEqual([...DEFAULT_ALLOWED_DEVICES]);
   });
 });
 
