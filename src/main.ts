@@ -1,12 +1,12 @@
 // dx-runtime: runc's command line over the OCI runtime-spec operations.
 import { parseGlobals, parseFlags } from "./cli/parse";
-import { Logger, debug, debugOn, useLogger } from "./cli/log";
+import { Logger, debug, debugOn, useLogger } from "./log";
 import { Store } from "./state/store";
 import { defaultStateRoot } from "./rootless/root";
-import { RuntimeError } from "./cli/errors";
+import { RuntimeError } from "./errors";
 import { COMMANDS, commandHelp } from "./cli/commands";
 import pkg from "../package.json" with { type: "json" };
-import { exit, out } from "./cli/output";
+import { exit, out } from "./output";
 
 async function main(argv: string[]): Promise<number> {
   let log = new Logger({ format: "text", debug: false });
@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
       g.root = d.path;
       store = new Store(d.path, d.xdg ? 0o1700 : undefined);
     }
-    const ctx = { g, log, store };
+    const ctx = { options: g, log, store };
     if (debugOn) debug(`${cmd}: root ${ctx.store.root}, arguments ${JSON.stringify(rest)}`);
     const code = await c.run(ctx, args);
     if (debugOn) debug(`${cmd}: done, exit status ${code}`);

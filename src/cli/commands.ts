@@ -1,8 +1,8 @@
 // One function per runc command: flags in, container operations out.
-import type { Context } from "./context";
-import { RuntimeError, withExitCode } from "./errors";
+import type { Context } from "../context";
+import { RuntimeError, withExitCode } from "../errors";
 import { oneId, parseFlags, positionals, type FlagSpec } from "./parse";
-import { out } from "./output";
+import { out } from "../output";
 // The hot commands engines call for every container load with the entry chunk: each
 // chunk loaded later, by import() or require, costs ~0.1-0.3 ms. None of these touch
 // node:fs, koffi or the cgroup drivers on their common paths.

@@ -1,8 +1,8 @@
-import type { Context } from "./context";
+import type { Context } from "../context";
 import { liveStatus, specState } from "../state/status";
 import { bunProbe } from "../state/probe";
-import { RuntimeError } from "./errors";
-import { out } from "./output";
+import { RuntimeError } from "../errors";
+import { out } from "../output";
 
 export async function listContainers(ctx: Context, format: string, quiet: boolean): Promise<void> {
   const rows: Record<string, unknown>[] = [];

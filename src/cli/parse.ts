@@ -1,8 +1,9 @@
 // Argument parsing in runc's shape: global flags before the command, the command's own
 // flags after it. Go's flag parsing takes -flag and --flag alike, so both are accepted.
 import type minimist from "minimist";
-import { RuntimeError } from "./errors";
-import { allChars, isWordChar } from "./chars";
+import type { RuntimeOptions } from "../context";
+import { RuntimeError } from "../errors";
+import { allChars, isWordChar } from "../chars";
 
 export interface FlagSpec {
   string?: string[];
@@ -122,14 +123,11 @@ function isFlagName(s: string): boolean {
   return !!s && allChars(s, (c) => isWordChar(c) || c === 45);
 }
 
-export interface Globals {
+export interface Globals extends RuntimeOptions {
   root: string;
   log?: string;
   logFormat: "text" | "json";
   debug: boolean;
-  systemdCgroup: boolean;
-  /** --rootless true|false|auto (src/rootless/detect.ts); undefined is auto */
-  rootless?: string;
   help: boolean;
   version: boolean;
 }

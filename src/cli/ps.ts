@@ -1,10 +1,10 @@
 // ps: the container's pids from its cgroup; as a table, the host's ps output filtered to them.
-import type { Context } from "./context";
-import { RuntimeError } from "./errors";
+import type { Context } from "../context";
+import { RuntimeError } from "../errors";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import { cgroupOf } from "../container/cgroup";
-import { out } from "./output";
+import { out } from "../output";
 import type { StoredState } from "../state/store";
 
 export async function ps(ctx: Context, id: string, format: string, psArgs: string[]): Promise<number> {

@@ -1,13 +1,13 @@
 // create: config.json → validated spec → plan → dx-init, and the runtime's side of the
 // conversation (maps, cgroup, hooks, pty), leaving a container blocked on its exec fifo.
-import { debug, debugOn } from "../cli/log";
+import { debug, debugOn } from "../log";
 import { closeSync, constants, existsSync, openSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { Spec } from "../spec/types";
 import { loadSpec } from "../spec/load";
-import { RuntimeError } from "../cli/errors";
-import type { Context } from "../cli/context";
+import { RuntimeError } from "../errors";
+import type { Context } from "../context";
 import { OCI_VERSION, validateId, type StoredState } from "../state/store";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
@@ -60,7 +60,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
   if (o.preserveFds < 0 || !Number.isInteger(o.preserveFds)) throw new RuntimeError("--preserve-fds must be a non-negative integer");
 
   const { store } = ctx;
-  const rootless = isRootless(ctx.g.rootless);
+  const rootless = isRootless(ctx.options.rootless);
   if (rootless) checkRlimits(proc.rlimits);
   store.claim(id);
   // The lock is a flock on the state dir taken by the stub through this open file: it
@@ -91,7 +91,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     rootfs,
     owner: userName(),
     config: spec,
-    systemdCgroup: ctx.g.systemdCgroup,
+    systemdCgroup: ctx.options.systemdCgroup,
   };
   let cg: CgroupManager | undefined;
   let shared = false;
@@ -103,7 +103,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
     stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, lockFd, fds: passesFds(spec, proc) });
-    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
+    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.options.systemdCgroup });
     if (debugOn) debug(`create: cgroup v${own.version} paths ${JSON.stringify(own.paths)}`);
     // A cgroup that already holds processes is shared, as runc 1.1 allows with a warning.
     // It is recorded so that undo and delete kill only what is the container's own.

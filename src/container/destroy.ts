@@ -1,10 +1,10 @@
 // delete: the end of a container's life. Engines call it once per container, so its
 // common path loads neither koffi, the hooks nor the cgroup drivers (only their
 // teardown). (start and kill are in modules of their own: they need no node:fs at all.)
-import { debug, debugOn } from "../cli/log";
+import { debug, debugOn } from "../log";
 import type { Spec } from "../spec/types";
-import { RuntimeError } from "../cli/errors";
-import type { Context } from "../cli/context";
+import { RuntimeError } from "../errors";
+import type { Context } from "../context";
 import { validateId, type StoredState } from "../state/store";
 import { hookState, load } from "../state/status";
 import { fsProbe } from "../state/probe";

@@ -3,9 +3,9 @@
 // the init unless the flags say otherwise.
 import { closeSync, readFileSync } from "node:fs";
 import type { Process, Spec } from "../spec/types";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import { processProblem } from "../spec/load";
-import type { Context } from "../cli/context";
+import type { Context } from "../context";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import { execPlan } from "./plan";
@@ -108,7 +108,7 @@ export async function exec(ctx: Context, o: ExecOptions): Promise<number> {
   const proc = execProcess(spec.process, o);
   if (proc.terminal && !o.consoleSocket && o.detach) throw new RuntimeError("cannot allocate a tty when detaching without --console-socket");
   if (!proc.terminal && o.consoleSocket) throw new RuntimeError("--console-socket given but the process has no terminal");
-  if (proc.rlimits?.length && isRootless(ctx.g.rootless)) checkRlimits(proc.rlimits);
+  if (proc.rlimits?.length && isRootless(ctx.options.rootless)) checkRlimits(proc.rlimits);
 
   // Join by the init's /proc entries, and only after checking the pid is still the init.
   const join = new Map<string, string>();

@@ -1,8 +1,8 @@
 // kill: one signal to the init, or to every process of the container with --all. Its
 // common path reads the state and /proc through Bun and loads neither node:fs nor koffi.
-import { debug, debugOn } from "../cli/log";
-import { RuntimeError } from "../cli/errors";
-import type { Context } from "../cli/context";
+import { debug, debugOn } from "../log";
+import { RuntimeError } from "../errors";
+import type { Context } from "../context";
 import { frozen, load } from "../state/status";
 import { bunProbe } from "../state/probe";
 import { cgroupOf } from "./cgroup";

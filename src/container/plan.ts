@@ -10,7 +10,7 @@ import { hostPseudoMounts, realPath } from "../mounts/mountinfo";
 import { capMask } from "../process/capabilities";
 import { rlimitNumber } from "../process/rlimits";
 import { affinityStep, confinementSteps } from "../process/confine";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import type { CompiledSeccomp } from "../seccomp";
 import type { CgroupJoin } from "../cgroups/manager";
 

@@ -1,14 +1,14 @@
 // pause, resume, update, events: the commands that act on a running container's cgroup.
 import { readFileSync } from "node:fs";
 import type { LinuxResources, Spec } from "../spec/types";
-import { RuntimeError } from "../cli/errors";
-import type { Context } from "../cli/context";
+import { RuntimeError } from "../errors";
+import type { Context } from "../context";
 import { OomWatch, statsEvent, type CgroupManager } from "../cgroups";
 import { cgroupOf as recordedCgroup } from "./cgroup";
 import { load } from "../state/status";
 import { fsProbe } from "../state/probe";
 import type { StoredState } from "../state/store";
-import { out } from "../cli/output";
+import { out } from "../output";
 
 function cgroupOf(st: StoredState): CgroupManager {
   const cg = recordedCgroup(st);

@@ -1,8 +1,8 @@
 // run: create + start, and in the foreground wait for the init (its stub parent mirrors
 // the exit status), forwarding signals and, for a terminal, the pty.
 import { closeSync, constants, openSync, readSync } from "node:fs";
-import type { Context } from "../cli/context";
-import { RuntimeError } from "../cli/errors";
+import type { Context } from "../context";
+import { RuntimeError } from "../errors";
 import { create, type Created, type CreateOptions } from "./create";
 import { destroy } from "./destroy";
 import { ALREADY_RUNNING, finishStart, requireProcess } from "./start";

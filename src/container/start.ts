@@ -1,10 +1,10 @@
 // start: lets a created container's process run. Engines call it once per container, so
 // it reads the state, /proc and the exec fifo through Bun and loads neither node:fs nor
 // koffi unless something fails.
-import { debug, debugOn } from "../cli/log";
+import { debug, debugOn } from "../log";
 import type { Spec } from "../spec/types";
-import { RuntimeError } from "../cli/errors";
-import type { Context } from "../cli/context";
+import { RuntimeError } from "../errors";
+import type { Context } from "../context";
 import type { StoredState } from "../state/store";
 import { hookState, liveProcess, load, processAlive } from "../state/status";
 import { bunProbe } from "../state/probe";

@@ -1,8 +1,8 @@
 // Hooks the runtime itself runs (createRuntime, prestart, poststart, poststop): in the
 // runtime's namespaces, with the container's state on stdin.
-import { debug, debugOn } from "../cli/log";
+import { debug, debugOn } from "../log";
 import type { Hook } from "../spec/types";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 
 export type HookPoint = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
 

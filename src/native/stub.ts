@@ -4,7 +4,7 @@
 import type { Subprocess } from "bun";
 import { closeSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cacheDir } from "../state/cachedir";
-import { debug, debugOn, debugSink } from "../cli/log";
+import { debug, debugOn, debugSink } from "../log";
 import { Msg, OpName } from "./protocol";
 // Embedded in the compiled binary; a plain path when run from source.
 import stubPath from "../../native/build/dx-init" with { type: "file" };

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Process, Spec } from "../spec/types";
 import { Op, type Step } from "../native/protocol";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 
 const u64 = (n: number | bigint) => ({ u64: n });
 

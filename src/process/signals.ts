@@ -1,5 +1,5 @@
-import { RuntimeError } from "../cli/errors";
-import { allChars, isDigit } from "../cli/chars";
+import { RuntimeError } from "../errors";
+import { allChars, isDigit } from "../chars";
 
 const SIGNALS: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10,

@@ -6,7 +6,7 @@ import { accessSync, constants } from "node:fs";
 import { posix } from "node:path";
 import type { LinuxResources } from "../spec/types";
 import type { CgroupManager } from "../cgroups/manager";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import { limitsAsked } from "./limits";
 import { HYBRID_KEY } from "../cgroups/teardown";
 

@@ -2,7 +2,7 @@
 // said before the container is started rather than as a bare EPERM from its setup. A
 // new user namespace does not help: these limits are checked against the initial one.
 import { readFileSync } from "node:fs";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import { rlimitNumber } from "../process/rlimits";
 
 /** Hard limits of this process by resource number, from /proc/self/limits (rows in resource order). */

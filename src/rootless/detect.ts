@@ -3,7 +3,7 @@
 // has the rights over the host's cgroup tree that root has. runc 1.1.5 decides the same
 // way (rootless_linux.go), with its global --rootless true|false|auto overriding; it
 // reads no environment variable for it (ROOTLESS is only its test suite's), nor do we.
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import { inUserNamespace } from "./userns";
 
 /** Go's strconv.ParseBool, as runc reads --rootless; undefined for "auto" or empty. */

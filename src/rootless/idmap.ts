@@ -4,7 +4,7 @@
 // setuid helpers newuidmap/newgidmap, which check /etc/subuid and /etc/subgid. This is
 // the order runc's nsexec follows.
 import { writeFileSync } from "node:fs";
-import { RuntimeError } from "../cli/errors";
+import { RuntimeError } from "../errors";
 import { inUserNamespace } from "./userns";
 
 export interface IdMap {

@@ -1,6 +1,6 @@
 // The live status of a container, derived from its process every time: a state file alone
 // cannot know that the init has died or that its pid now belongs to someone else.
-import { debug, debugOn } from "../cli/log";
+import { debug, debugOn } from "../log";
 import { validateId, type Store, type StoredState } from "./store";
 import { aliveAs, parseStat, type ProcStat } from "./procstat";
 import type { Probe } from "./probe";

@@ -3,8 +3,8 @@
 // node:fs is loaded on first use (see fs()): every command makes a Store, and the ones
 // that only read a state file (state, kill) get by without it.
 import { LOCK_EX, O_CLOEXEC, O_RDONLY, close, flock, openFd } from "../native/libc";
-import { RuntimeError } from "../cli/errors";
-import { allChars, isWordChar } from "../cli/chars";
+import { RuntimeError } from "../errors";
+import { allChars, isWordChar } from "../chars";
 
 export const DEFAULT_ROOT = "/run/dx-runtime";
 
