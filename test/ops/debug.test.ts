@@ -53,6 +53,19 @@ test("--debug --log FILE: nothing on stderr, everything in the file", async () =
   if (!IS_RUNC) expect(text).toContain("step EXEC");
 });
 
+test("--debug exec: runc's phases for a process joining a container", async () => {
+  const c = await create(makeBundle({ args: ["sleep", "100"] }));
+  try {
+    ok(await rt(["start", c.id]));
+    const log = ioPath("debug-exec.log");
+    ok(await rt(["--debug", "--log", log, "exec", c.id, "true"]));
+    const text = fs.readFileSync(log, "utf8");
+    for (const p of ["nsexec container setup", "child process in init()", "setns_init: about to exec"]) expect(text).toContain(p);
+  } finally {
+    await destroy(c.id);
+  }
+});
+
 test("--log-format json: every line is {level, msg, time}", async () => {
   const log = ioPath("debug.json");
   ok(await rt(["--log", log, "--log-format", "json", "--debug", "run", "--bundle", hello().dir, uniqueId()]));
