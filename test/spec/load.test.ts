@@ -291,17 +291,7 @@ describe("loadSpec refuses, in one line", () => {
   });
 });
 
-describe("loadSpec speed", () => {
-  test("runc's default spec loads and validates well under 1 ms once warm", () => {
-    write(base());
-    for (let i = 0; i < 500; i++) loadSpec(bundle);
-    const rounds = 2000;
-    const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) loadSpec(bundle);
-    const perLoadMs = (performance.now() - t0) / rounds;
-    expect(perLoadMs).toBeLessThan(0.25);
-  });
-
+describe("loadSpec's cost", () => {
   test("importing the loader pulls in no schema compiler", () => {
     const probe =
       'await import("./src/spec/load.ts"); ' +
