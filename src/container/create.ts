@@ -101,7 +101,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
     stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, root: store.root, lockFd, fds: passesFds(spec, proc) });
-    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup });
+    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.g.systemdCgroup, pid: stub.proc.pid });
     // Undo and delete kill every process in the cgroup: it must hold none but ours.
     const others = existingPids(own);
     if (others.length) throw new RuntimeError(`container's cgroup is not empty: ${others.length} process(es) found`);
@@ -115,13 +115,13 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // before it, the state dir alone reads as a stopped container.)
     st.cgroup = { version: cg.version, paths: cg.paths };
     store.write(st);
-    if (rootless) {
+    if (rootless && !own.unit) {
       cg = await createRootlessCgroup(own, spec.linux?.resources, (m) => ctx.log.debug(m));
       if (!cg) {
         delete st.cgroup;
         store.write(st);
       }
-    } else own.create();
+    } else await own.create();
     // The stub joins the cgroups itself before it clones the init (no grace period; see
     // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init, so
     // it goes back to the runtime's own cgroups once the init exists.
@@ -159,9 +159,9 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     initPid = pidOf(first);
     // Limits once the init exists: before the clone, a joined P and its child would both
     // count against pids.max. The init waits for GO, so nothing runs unlimited.
-    if (rootless) {
+    if (rootless && !cg?.unit) {
       if (cg) applyRootless(cg, spec.linux?.resources, (m) => ctx.log.warn(m));
-    } else cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    } else await cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
     st.pid = initPid;
     st.startTime = procStat(initPid)?.startTime ?? 0;
     st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));
