@@ -28,11 +28,27 @@ export class SystemdError extends Error {
   }
 }
 
+/**
+ * The caller's uid outside any user namespace: what the bus sees on the socket, and
+ * whose manager a rootless caller (uid 0 in podman's namespace) talks to.
+ */
+export function hostUid(): number {
+  const uid = process.getuid!();
+  try {
+    const map = require("node:fs").readFileSync("/proc/self/uid_map", "utf8") as string;
+    for (const line of map.split("\n")) {
+      const [inside, outside, count] = line.trim().split(/\s+/).map(Number) as [number, number, number];
+      if (count && uid >= inside && uid < inside + count) return outside + (uid - inside);
+    }
+  } catch {}
+  return uid;
+}
+
 /** The user's own manager for a rootless caller, else the system manager. */
 export function busAddress(user: boolean): string {
   if (!user) return process.env.DBUS_SYSTEM_BUS_ADDRESS || "unix:path=/run/dbus/system_bus_socket";
   if (process.env.DBUS_SESSION_BUS_ADDRESS) return process.env.DBUS_SESSION_BUS_ADDRESS;
-  const run = process.env.XDG_RUNTIME_DIR || `/run/user/${process.getuid!()}`;
+  const run = process.env.XDG_RUNTIME_DIR || `/run/user/${hostUid()}`;
   return `unix:path=${run}/bus`;
 }
 
@@ -41,11 +57,19 @@ export class SystemdBus {
   /** results of jobs whose signal came before the reply that named them */
   private finished = new Map<string, string>();
   private failed?: Error;
+  /** rejecters of the calls awaiting a reply */
+  private waiting = new Set<(e: Error) => void>();
 
   private constructor(private bus: RawBus) {
-    bus.connection.on("error", (e: any) => {
-      this.failed = new SystemdError(`dbus: ${e?.message ?? e}`);
-    });
+    const lost = (e: any) => {
+      this.failed ??= new SystemdError(`dbus: ${e?.message ?? e}`);
+      // Nothing more will come back on this connection.
+      for (const r of this.waiting) r(this.failed);
+      this.waiting.clear();
+      for (const settle of this.jobs.values()) settle("connection lost");
+    };
+    bus.connection.on("error", lost);
+    bus.connection.on("end", () => lost("connection closed"));
     bus.signals.on(JOB_REMOVED, (body) => {
       const [, job, , result] = body as [number, string, string, string];
       const waiter = this.jobs.get(job);
@@ -65,14 +89,27 @@ export class SystemdBus {
       throw new SystemdError(`dbus: connect ${address}: ${e?.message ?? e}`);
     }
     const b = new SystemdBus(raw);
-    await new Promise<void>((resolve, reject) =>
-      raw.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`, (err) =>
-        err ? reject(new SystemdError(`dbus: connect ${address}: ${err.message || err.name || err}`)) : resolve(),
-      ),
-    ).catch((e) => {
-      b.close();
-      throw b.failed ?? e;
-    });
+    // EXTERNAL authentication names the uid the bus sees on the socket; the library
+    // sends process.getuid(), which in a user namespace is not that one. The
+    // handshake completes before the AddMatch reply, so the real getuid is back then.
+    const outside = hostUid();
+    const getuid = process.getuid;
+    if (outside !== getuid!()) process.getuid = () => outside;
+    await new Promise<void>((resolve, reject) => {
+      b.waiting.add(reject);
+      raw.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`, (err) => {
+        b.waiting.delete(reject);
+        if (err) reject(new SystemdError(`dbus: connect ${address}: ${err.message || err.name || err}`));
+        else resolve();
+      });
+    })
+      .catch((e) => {
+        b.close();
+        throw b.failed ?? e;
+      })
+      .finally(() => {
+        process.getuid = getuid;
+      });
     // systemd emits job signals only while some client is subscribed.
     await b.call("Subscribe", "", []);
     return b;
@@ -81,7 +118,9 @@ export class SystemdBus {
   call(member: string, signature: string, body: unknown[], iface = MANAGER, path = PATH): Promise<any[]> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
+      this.waiting.add(reject);
       this.bus.invoke({ destination: DEST, path, interface: iface, member, signature, body }, (err, ...out) => {
+        this.waiting.delete(reject);
         if (err) reject(new SystemdError(`systemd ${member}: ${err.message || err.name || String(err)}`, err.name));
         else resolve(out);
       });

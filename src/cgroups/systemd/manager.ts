@@ -10,7 +10,7 @@ import { CgroupError } from "../errors";
 import type { CgroupConfig, CgroupJoin, CgroupManager } from "../manager";
 import type { Stats } from "../stats";
 import { DEFAULT_SCOPE_PREFIX, systemdCgroupPath } from "../systemd";
-import type { SystemdBus } from "./dbus";
+import { hostUid, type SystemdBus } from "./dbus";
 import { resourceProperties } from "./properties";
 
 /** sd_booted(): systemd is the init system (it creates this directory early in boot). */
@@ -23,8 +23,10 @@ function userManagerCgroup(uid: number): string {
   return `/user.slice/user-${uid}.slice/user@${uid}.service`;
 }
 
+/** Rootless (not root in the initial user namespace): the units go to the user's own manager. */
 export function isUser(): boolean {
-  return process.getuid!() !== 0;
+  const { isRootless } = require("../../rootless/detect") as typeof import("../../rootless/detect");
+  return isRootless(undefined);
 }
 
 let shared: Promise<SystemdBus> | undefined;
@@ -80,7 +82,7 @@ export class SystemdManager implements CgroupManager {
     } else {
       const { unit, path } = unitOf(cfg, user);
       this.unit = unit;
-      const base = user ? userManagerCgroup(process.getuid!()) : "";
+      const base = user ? userManagerCgroup(hostUid()) : "";
       this.inner = makeInner(posix.join(mount, base + path));
     }
     this.paths = { ...this.inner.paths };
