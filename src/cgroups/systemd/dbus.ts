@@ -82,19 +82,21 @@ export class SystemdBus {
     const lib: any = await import("@homebridge/dbus-native");
     const dbus = lib.default ?? lib;
     const address = busAddress(user);
+    // EXTERNAL authentication names the uid the bus sees on the socket; the library
+    // sends process.getuid() (read as the client is made), which in a user namespace
+    // is not that one.
+    const outside = hostUid();
+    const getuid = process.getuid;
     let raw: RawBus;
     try {
+      if (outside !== process.getuid!()) process.getuid = () => outside;
       raw = dbus.createClient({ busAddress: address });
     } catch (e: any) {
       throw new SystemdError(`dbus: connect ${address}: ${e?.message ?? e}`);
+    } finally {
+      process.getuid = getuid;
     }
     const b = new SystemdBus(raw);
-    // EXTERNAL authentication names the uid the bus sees on the socket; the library
-    // sends process.getuid(), which in a user namespace is not that one. The
-    // handshake completes before the AddMatch reply, so the real getuid is back then.
-    const outside = hostUid();
-    const getuid = process.getuid;
-    if (outside !== getuid!()) process.getuid = () => outside;
     await new Promise<void>((resolve, reject) => {
       b.waiting.add(reject);
       raw.addMatch(`type='signal',sender='${DEST}',path='${PATH}',interface='${MANAGER}',member='JobRemoved'`, (err) => {
@@ -106,9 +108,6 @@ export class SystemdBus {
       .catch((e) => {
         b.close();
         throw b.failed ?? e;
-      })
-      .finally(() => {
-        process.getuid = getuid;
       });
     // systemd emits job signals only while some client is subscribed.
     await b.call("Subscribe", "", []);

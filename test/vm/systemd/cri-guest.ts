@@ -33,7 +33,8 @@ function show(unit: string, ...props: string[]): Record<string, string> {
 
 const cri = new CriClient("/run/containerd/containerd.sock");
 const rpc = (m: string, req: Msg, t?: number) => cri.call("RuntimeService", m, req, t);
-const podUid = `${handler}${Date.now()}`;
+// A dash in a slice name nests it one level deeper: the kubelet's pod uids have none.
+const podUid = `${handler.replace(/-/g, "_")}${Date.now()}`;
 // The kubelet's systemd layout: kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice
 const parent = `kubepods-besteffort-pod${podUid}.slice`;
 const logs = `/tmp/${tag}-logs`;
