@@ -142,6 +142,9 @@ export class SystemdManager implements CgroupManager {
 
   /** SetUnitProperties, then the cgroup files for all of `r` (what systemd does not cover). */
   async apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts: { devices?: boolean } = {}): Promise<void> {
+    // A user's manager cannot filter devices (no BPF without privilege), nor can the
+    // runtime: a rootless container has only the device nodes it was given.
+    if (this.user) opts = { ...opts, devices: false };
     const props = resourceProperties(r, opts);
     if (props.length) {
       const b = await bus(this.user);

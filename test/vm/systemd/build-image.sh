@@ -81,7 +81,8 @@ printf '[Service]\nDelegate=yes\n' >"$R/etc/systemd/system/user@.service.d/deleg
 for u in serial-getty@ttyS0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer \
   apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer \
   systemd-networkd-wait-online.service containerd.service podman.service podman.socket \
-  podman-restart.service podman-auto-update.timer podman-clean-transient.service; do
+  podman-restart.service podman-auto-update.timer podman-auto-update.service \
+  podman-clean-transient.service e2scrub_reap.service; do
   ln -sf /dev/null "$R/etc/systemd/system/$u"
 done
 # The test unit: mounts the repository share and runs the guest suite on the console;
@@ -99,6 +100,8 @@ cat >"$R/etc/systemd/system/vmtest.service" <<'EOS'
 Description=dx-runtime guest suite
 After=dbus.service systemd-logind.service systemd-user-sessions.service
 Wants=dbus.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
 [Service]
 # simple, not oneshot: the boot finishes without waiting for the suite, which
 # waits for the boot (systemctl is-system-running --wait) itself.
@@ -111,8 +114,6 @@ TTYReset=no
 TTYVHangup=no
 Environment=HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 TimeoutStartSec=infinity
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
 [Install]
 WantedBy=multi-user.target
 EOS

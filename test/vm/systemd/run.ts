@@ -31,7 +31,19 @@ export function buildSystemdImage(): SystemdImage {
     if (!v) throw new Error(`build-image.sh printed no ${k}= line:\n${r.stdout}`);
     return v;
   };
-  return { kernel: get("KERNEL"), initrd: get("INITRD"), rootfs: get("ROOTFS"), buildMs: performance.now() - t0 };
+  const img = { kernel: get("KERNEL"), initrd: get("INITRD"), rootfs: get("ROOTFS"), buildMs: performance.now() - t0 };
+  pruneImages(path.dirname(img.rootfs));
+  return img;
+}
+
+/** Images built from older inputs (a GB each) go once a newer one exists; the debs stay. */
+function pruneImages(current: string): void {
+  const cache = path.dirname(current);
+  for (const e of fs.readdirSync(cache)) {
+    const p = path.join(cache, e);
+    if (p === current || !/^[0-9a-f]{16}$/.test(e)) continue;
+    fs.rmSync(p, { recursive: true, force: true });
+  }
 }
 
 export interface SystemdRunOptions {
