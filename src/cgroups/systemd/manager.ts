@@ -66,7 +66,7 @@ export class SystemdManager implements CgroupManager {
 
   /**
    * `makeInner` builds the file driver for a directory (the scope's, once systemd says
-   * where it is). `pid` is the process systemd places in the new scope.
+   * where it is); `cfg.pid` is the process systemd places in a new scope.
    */
   constructor(
     private cfg: CgroupConfig,
@@ -94,8 +94,8 @@ export class SystemdManager implements CgroupManager {
 
   /**
    * StartTransientUnit: the scope, in its slice, holding `cfg.pid` (the process that
-   * clones the init into it), with every limit systemd has a property for but
-   * TasksMax: two processes are briefly in the scope while the init is cloned.
+   * clones the init into it). The limits follow in apply() once the init exists, as
+   * with the other drivers: a TasksMax of 1 would refuse the clone while both are in.
    */
   async create(): Promise<void> {
     const pid = this.cfg.pid;
