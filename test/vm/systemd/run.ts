@@ -110,7 +110,8 @@ export async function bootSystemdVm(img: SystemdImage, opts: SystemdRunOptions =
     while ((nl = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, nl).replace(/\r$/, "");
       pending = pending.slice(nl + 1);
-      if (!bootMs && line.startsWith("# kernel")) bootMs = performance.now() - t0;
+      // (The first guest line follows the firmware's terminal escapes on the same line.)
+      if (!bootMs && line.includes("# kernel ")) bootMs = performance.now() - t0;
       opts.onLine?.(line);
     }
   };
