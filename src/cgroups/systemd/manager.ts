@@ -128,6 +128,9 @@ export class SystemdManager implements CgroupManager {
       throw new CgroupError(`cgroup: systemd: start ${this.unit}: job ${result}`);
     }
     this.placed = pid;
+    // On v1 systemd makes the unit's directory only in the hierarchies it manages;
+    // the others (cpuset, hugetlb, net_cls…) are the runtime's to make, as runc does.
+    if (this.version === 1) this.inner.create();
     // systemd knows where it put the unit; the guess from the name only stands in for it.
     try {
       const cg = await b.unitProperty(this.unit, this.unit.endsWith(".scope") ? "org.freedesktop.systemd1.Scope" : "org.freedesktop.systemd1.Slice", "ControlGroup");

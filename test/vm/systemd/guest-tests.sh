@@ -52,7 +52,11 @@ finish() {
 
 echo "# kernel $(uname -r), systemd $(systemctl --version | head -1 | cut -d' ' -f2), up $(up) s"
 expect boot-pid1-is-systemd "$(cat /proc/1/comm)" systemd
-expect boot-cgroup2-only "$(stat -f -c %T $CG)" cgroup2fs
+if [ "$ONLY" = legacy ]; then
+  expect boot-cgroup-v1 "$(stat -f -c %T $CG/memory)" cgroupfs
+else
+  expect boot-cgroup2-only "$(stat -f -c %T $CG)" cgroup2fs
+fi
 state=$(timeout 300 systemctl is-system-running --wait 2>&1 | head -1)
 [ "$state" = running ] && ok boot-system-running || fail boot-system-running "$state: $(systemctl --failed --no-legend --plain | head -5)"
 echo "# boot finished at $(up) s"
@@ -133,6 +137,33 @@ t_direct() {
   out=$(rtc "$RT" --root "$root" delete -f "$id" 2>&1) || fail "$rt-systemd-delete" "$out"
   expect "$rt-systemd-unit-gone" "$(prop $unit LoadState)" not-found
   expect "$rt-systemd-cgroup-gone" "$([ -e "$dir" ] && echo present || echo gone)" gone
+}
+
+# cgroup v1 under systemd (booted with --legacy): the unit holds the v1 directories
+# systemd manages, the runtime makes the others; limits as properties and in the files.
+t_legacy() {
+  local rt=$1 RT="/usr/local/bin/$1" root=$B/root-legacy-$1
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=lg-$rt unit=dxt-lg-$rt.scope bundle=$B/b-lg-$rt out
+  mkbundle "$bundle" '["sleep","1000"]' "vmt-lg.slice:dxt:$id" '{"memory":{"limit":67108864},"pids":{"limit":20}}'
+  out=$(rtc "$RT" --root "$root" --systemd-cgroup create --bundle "$bundle" "$id" 2>&1) \
+    || { fail "legacy-$rt-create" "$out"; echo "# state: $(cat $root/$id/state.json 2>&1 | grep -o '"cgroup":{[^}]*}')"
+      echo "# pid1: $(cat /proc/1/cgroup | tr '\n' ' ')"; rtc "$RT" --root "$root" delete -f "$id"; return; }
+  ok "legacy-$rt-create"
+  local rel=/vmt.slice/vmt-lg.slice/$unit
+  expect "legacy-$rt-unit-active" "$(prop $unit ActiveState)" active
+  expect "legacy-$rt-unit-cgroup" "$(prop $unit ControlGroup)" "$rel"
+  expect "legacy-$rt-memory.limit_in_bytes" "$(cat $CG/memory$rel/memory.limit_in_bytes 2>&1)" 67108864
+  expect "legacy-$rt-pids.max" "$(cat $CG/pids$rel/pids.max 2>&1)" 20
+  local pid
+  pid=$(rtc "$RT" --root "$root" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  expect "legacy-$rt-init-in-cpuset" "$(grep -c ":cpuset:$rel\$" /proc/$pid/cgroup 2>&1)" 1
+  expect "legacy-$rt-init-in-memory" "$(grep -c ":memory:$rel\$" /proc/$pid/cgroup 2>&1)" 1
+  out=$(rtc "$RT" --root "$root" update --memory 134217728 "$id" 2>&1) || fail "legacy-$rt-update" "$out"
+  expect "legacy-$rt-update-memory" "$(cat $CG/memory$rel/memory.limit_in_bytes 2>&1)" 134217728
+  rtc "$RT" --root "$root" delete -f "$id" >/dev/null
+  expect "legacy-$rt-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "legacy-$rt-dirs-gone" "$(ls -d $CG/*$rel 2>/dev/null | wc -l)" 0
 }
 
 # run in the foreground: the stub waits for the init outside the scope.
@@ -263,6 +294,10 @@ EOT
 }
 [ -x /usr/local/bin/runc ] || ln -sf /usr/bin/runc /usr/local/bin/runc
 
+if [ "$ONLY" = legacy ]; then
+  for rt in dx-runtime runc; do t_legacy $rt; done
+  finish
+fi
 n=0
 for rt in dx-runtime runc; do
   n=$((n + 1))

@@ -1,7 +1,10 @@
 // Boots the systemd guest built by build-image.sh and collects the VMTEST lines its
 // guest-tests.sh prints on the serial console.
 //
-//   bun test/vm/systemd/run.ts [--only GROUP] [--timeout SEC]
+//   bun test/vm/systemd/run.ts [--only GROUP] [--timeout SEC] [--legacy]
+//
+// --legacy boots systemd on cgroup v1 (systemd.unified_cgroup_hierarchy=0) and runs
+// only the "legacy" group.
 //
 // The root disk is the cached image, opened with snapshot=on: the guest's writes go to a
 // temporary overlay and the image stays as built. The repository is shared read-only
@@ -48,6 +51,8 @@ function pruneImages(current: string): void {
 
 export interface SystemdRunOptions {
   only?: string;
+  /** cgroup v1 under systemd, with the "legacy" group only */
+  legacy?: boolean;
   timeoutMs?: number;
   accel?: Accel;
   onLine?: (line: string) => void;
@@ -59,8 +64,7 @@ export async function bootSystemdVm(img: SystemdImage, opts: SystemdRunOptions =
     "console=ttyS0",
     "root=/dev/vda",
     "rw",
-    "systemd.unified_cgroup_hierarchy=1",
-    "cgroup_no_v1=all",
+    ...(opts.legacy ? ["systemd.unified_cgroup_hierarchy=0", "vmtest_only=legacy"] : ["systemd.unified_cgroup_hierarchy=1", "cgroup_no_v1=all"]),
     "quiet",
     "loglevel=1",
     "systemd.show_status=false",
@@ -144,6 +148,7 @@ if (import.meta.main) {
   const img = buildSystemdImage();
   const run = await bootSystemdVm(img, {
     only: opt("--only"),
+    legacy: argv.includes("--legacy"),
     timeoutMs: opt("--timeout") ? Number(opt("--timeout")) * 1000 : undefined,
     onLine: (l) => process.stdout.write(l + "\n"),
   });
