@@ -17,6 +17,11 @@ export interface CgroupConfig {
    * type picks the driver: cgroup2 → v2, otherwise v1 hierarchies below it.
    */
   mountRoot?: string;
+  /**
+   * With systemd running: the process systemd places in the new unit, which then
+   * clones the container's init into it (a scope cannot start empty).
+   */
+  pid?: number;
 }
 
 /** See CgroupManager.joinPlan. */
@@ -28,16 +33,18 @@ export interface CgroupJoin {
 
 export interface CgroupManager {
   readonly version: 1 | 2;
+  /** the systemd unit that owns the cgroup, when systemd manages it */
+  readonly unit?: string;
   /** per-hierarchy absolute dirs, recorded in state.json so later commands find them without config */
   readonly paths: Record<string, string>;
   /** mkdir (parents too) in every hierarchy; idempotent */
-  create(): void;
+  create(): void | Promise<void>;
   /** write limits; throws CgroupError with a one-line message on an impossible limit */
   /**
    * `devices: false` leaves the device rules alone: an update that does not mention
    * devices must not reset a running container's allowlist.
    */
-  apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts?: { devices?: boolean }): void;
+  apply(r: LinuxResources | undefined, warn: (msg: string) => void, opts?: { devices?: boolean }): void | Promise<void>;
   /** cgroup.procs in every hierarchy */
   addProcess(pid: number): Promise<void>;
   /**

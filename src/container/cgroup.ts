@@ -4,6 +4,6 @@ import type { StoredState } from "../state/store";
 
 export function cgroupOf(st: StoredState) {
   if (!st.cgroup) return undefined;
-  const { loadCgroup } = require("../cgroups") as typeof import("../cgroups");
-  return loadCgroup(st.cgroup.version, st.cgroup.paths);
+  const { loadCgroup, loadSystemdCgroup } = require("../cgroups") as typeof import("../cgroups");
+  return (st.systemdCgroup ? loadSystemdCgroup : loadCgroup)(st.cgroup.version, st.cgroup.paths);
 }

@@ -103,7 +103,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // The stub starts first: it takes the lock, and makes its sealed copy, while the
     // cgroup is worked out here. A terminal or a seccomp listener comes back as an fd.
     stub = launchStub({ stdio: ["inherit", "inherit", "inherit"], preserveFds: o.preserveFds, lockFd, fds: passesFds(spec, proc) });
-    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.options.systemdCgroup });
+    const own = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.options.systemdCgroup, pid: stub.proc.pid });
     if (debugOn) debug(`create: cgroup v${own.version} paths ${JSON.stringify(own.paths)}`);
     // A cgroup that already holds processes is shared, as runc 1.1 allows with a warning.
     // It is recorded so that undo and delete kill only what is the container's own.
@@ -126,13 +126,13 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     st.cgroup = { version: cg.version, paths: cg.paths };
     if (shared) st.cgroup.shared = true;
     store.write(st);
-    if (rootless) {
+    if (rootless && !own.unit) {
       cg = await createRootlessCgroup(own, spec.linux?.resources, (m) => ctx.log.debug(m));
       if (!cg) {
         delete st.cgroup;
         store.write(st);
       }
-    } else own.create();
+    } else await own.create();
     // The stub joins the cgroups itself before it clones the init (no grace period; see
     // CGROUP_JOIN in native/PROTOCOL.md). In the foreground it stays to reap the init, so
     // it goes back to the runtime's own cgroups once the init exists.
@@ -173,9 +173,9 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (debugOn) debug(`create: the container's init is pid ${initPid}`);
     // Limits once the init exists: before the clone, a joined P and its child would both
     // count against pids.max. The init waits for GO, so nothing runs unlimited.
-    if (rootless) {
+    if (rootless && !cg?.unit) {
       if (cg) applyRootless(cg, spec.linux?.resources, (m) => ctx.log.warn(m));
-    } else cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    } else await cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
     st.pid = initPid;
     st.startTime = procStat(initPid)?.startTime ?? 0;
     st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));

@@ -72,6 +72,12 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
       for (const p of pids) killAndWait(p);
     }
     try {
+      // systemd removes the unit's cgroup and forgets the unit.
+      if (st.systemdCgroup) await (await import("../cgroups/systemd/stop")).stopUnitOfPaths(st.cgroup!.paths);
+    } catch (e: any) {
+      ctx.log.warn(`remove cgroup: ${e.message}`);
+    }
+    try {
       await cg.destroy();
     } catch (e: any) {
       ctx.log.warn(`remove cgroup: ${e.message}`);

@@ -112,7 +112,7 @@ export async function update(ctx: Context, id: string, f: UpdateFlags): Promise<
     spec.linux ??= {};
     const merged = merge(spec.linux.resources, patch);
     // Only what changed is written; device rules only when the update names them.
-    cgroupOf(st).apply(patch, (m) => ctx.log.warn(m), { devices: patch.devices !== undefined });
+    await cgroupOf(st).apply(patch, (m) => ctx.log.warn(m), { devices: patch.devices !== undefined });
     spec.linux.resources = merged;
     ctx.store.write(st);
   });

@@ -163,7 +163,7 @@ export interface FeatureInputs {
   mountOptions?: readonly string[];
   apparmor?: boolean;
   selinux?: boolean;
-  /** cgroup managers implemented; v1 and v2 drivers exist, systemd is not talked to. */
+  /** cgroup managers implemented: v1, v2, and systemd's transient units (system and user managers). */
   cgroup?: { v1?: boolean; v2?: boolean; systemd?: boolean; systemdUser?: boolean; rdma?: boolean };
   /** Whether mounts[].uidMappings/gidMappings are honoured (id-mapped mounts). */
   idmapMounts?: boolean;
@@ -200,8 +200,8 @@ export function features(inputs: FeatureInputs = {}): Features {
       cgroup: {
         v1: cgroup.v1 ?? true,
         v2: cgroup.v2 ?? true,
-        systemd: cgroup.systemd ?? false,
-        systemdUser: cgroup.systemdUser ?? false,
+        systemd: cgroup.systemd ?? true,
+        systemdUser: cgroup.systemdUser ?? true,
         rdma: cgroup.rdma ?? false,
       },
       seccomp,

@@ -1,0 +1,316 @@
+#!/bin/bash
+# Runs in the systemd guest (Debian, systemd as PID 1, cgroup v2 only) from the
+# repository's 9p share, as vmtest.service. Same protocol as ../guest-tests.sh:
+#   VMTEST ok|fail|skip NAME[: why]   and   VMTEST done P passed, F failed, S skipped
+# Each check runs against dx-runtime and, beside it, against runc (the reference).
+# Environment (kernel command line): vmtest_only=GROUP runs only the groups whose name
+# contains GROUP.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SHARE=/vmtest
+CG=/sys/fs/cgroup
+B=/tmp/sdt
+mkdir -p "$B"
+PASS=0 FAIL=0 SKIP=0
+ONLY=
+for a in $(cat /proc/cmdline); do case "$a" in vmtest_only=*) ONLY="${a#vmtest_only=}" ;; esac; done
+# Kernel messages on the console could split a VMTEST line.
+echo 1 >/proc/sys/kernel/printk
+
+oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-600; }
+ok() { echo "VMTEST ok $1"; PASS=$((PASS + 1)); }
+fail() { echo "VMTEST fail $1: $(echo "$2" | oneline)"; FAIL=$((FAIL + 1)); }
+expect() {
+  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+# rtc RUNTIME ARGS...: a runtime command that cannot hang the suite. Its output goes
+# through a file: a container inherits the runtime's stdio, and a command substitution
+# reading a pipe would wait for the container to exit.
+rtc() {
+  timeout -s KILL "${CMD_TIMEOUT:-90}" "$@" </dev/null >$B/.out 2>&1
+  local rc=$?
+  cat $B/.out
+  return $rc
+}
+# diag WHAT: what the guest looks like when a step went wrong.
+diag() {
+  echo "# --- $1"
+  { systemctl list-units --no-legend --plain 'dxt-*' 'libpod-*' 'cri-*' 2>&1
+    ps -eo pid,ppid,stat,cgroup:60,args --forest 2>&1 | grep -v ' \[' | tail -25
+    journalctl -b --no-pager -n 15 2>&1; } | sed 's/^/# /'
+}
+want() { [ -z "$ONLY" ] || case "$1" in *"$ONLY"*) return 0 ;; *) return 1 ;; esac; }
+up() { cut -d' ' -f1 /proc/uptime; }
+# prop UNIT PROPERTY: systemctl show's value
+prop() { systemctl show "$1" -p "$2" --value 2>/dev/null; }
+finish() {
+  echo "VMTEST done $PASS passed, $FAIL failed, $SKIP skipped"
+  # The disk is a throwaway snapshot: power off at once, nothing to stop cleanly.
+  sync
+  systemctl poweroff --force --force
+  exit 0
+}
+
+echo "# kernel $(uname -r), systemd $(systemctl --version | head -1 | cut -d' ' -f2), up $(up) s"
+expect boot-pid1-is-systemd "$(cat /proc/1/comm)" systemd
+if [ "$ONLY" = legacy ]; then
+  expect boot-cgroup-v1 "$(stat -f -c %T $CG/memory)" cgroupfs
+else
+  expect boot-cgroup2-only "$(stat -f -c %T $CG)" cgroup2fs
+fi
+state=$(timeout 300 systemctl is-system-running --wait 2>&1 | head -1)
+[ "$state" = running ] && ok boot-system-running || fail boot-system-running "$state: $(systemctl --failed --no-legend --plain | head -5)"
+echo "# boot finished at $(up) s"
+
+# The binaries under test come from the share; copies run from the guest's own disk.
+cp "$SHARE/dist/dx-runtime" /usr/local/bin/dx-runtime || { fail boot-copy-runtime "no $SHARE/dist/dx-runtime"; finish; }
+mkdir -p /mnt/tools
+mount -t 9p -o trans=virtio,version=9p2000.L,ro vmtools /mnt/tools && cp /mnt/tools/bun /usr/local/bin/bun \
+  || fail boot-copy-bun "no bun on the vmtools share"
+echo "# binaries copied at $(up) s"
+
+# The container rootfs: busybox-static.
+ROOTFS=$B/rootfs
+mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,tmp,out,root}
+cp /bin/busybox "$ROOTFS/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$ROOTFS/bin/$a"; done
+ln -sf bin "$ROOTFS/sbin"
+echo "root:x:0:0:root:/root:/bin/sh" >"$ROOTFS/etc/passwd"
+echo "root:x:0:" >"$ROOTFS/etc/group"
+
+# mkbundle DIR ARGS_JSON CGROUPS_PATH RESOURCES_JSON
+mkbundle() {
+  mkdir -p "$1"
+  cat >"$1/config.json" <<EOJ
+{"ociVersion":"1.0.2","root":{"path":"$ROOTFS"},"hostname":"t",
+ "process":{"args":$2,"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0},"noNewPrivileges":true},
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+  {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]},
+  {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
+  {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","ro"]}],
+ "linux":{"cgroupsPath":"$3","resources":$4,
+  "namespaces":[{"type":"pid"},{"type":"mount"},{"type":"ipc"},{"type":"uts"},{"type":"cgroup"}]}}
+EOJ
+}
+
+# The runtime directly, with --systemd-cgroup: create, limits as unit properties,
+# update, pause/resume, delete, for RT in dx-runtime and runc.
+t_direct() {
+  local rt=$1 n=$2 RT="/usr/local/bin/$1" root=$B/root-$1
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=sd-$n unit=dxt-sd-$n.scope slice=vmt-$n.slice
+  local bundle=$B/b-$id
+  mkbundle "$bundle" '["sleep","1000"]' "$slice:dxt:$id" \
+    '{"memory":{"limit":67108864},"pids":{"limit":20},"cpu":{"quota":20000,"period":100000,"shares":512,"cpus":"0"}}'
+  local out
+  out=$(rtc "$RT" --root "$root" --systemd-cgroup --debug create --bundle "$bundle" "$id" 2>&1) \
+    || { fail "$rt-systemd-create" "$out"; diag "$rt create"; rtc "$RT" --root "$root" delete -f "$id"; return; }
+  ok "$rt-systemd-create"
+  expect "$rt-systemd-unit-active" "$(prop $unit ActiveState)" active
+  expect "$rt-systemd-unit-slice" "$(prop $unit Slice)" "$slice"
+  expect "$rt-systemd-unit-cgroup" "$(prop $unit ControlGroup)" "/vmt.slice/$slice/$unit"
+  expect "$rt-systemd-unit-delegate" "$(prop $unit Delegate)" yes
+  expect "$rt-systemd-unit-memorymax" "$(prop $unit MemoryMax)" 67108864
+  expect "$rt-systemd-unit-tasksmax" "$(prop $unit TasksMax)" 20
+  expect "$rt-systemd-unit-cpuquota" "$(prop $unit CPUQuotaPerSecUSec)" 200ms
+  expect "$rt-systemd-unit-allowedcpus" "$(prop $unit AllowedCPUs)" 0
+  local dir=$CG/vmt.slice/$slice/$unit
+  expect "$rt-systemd-memory.max" "$(cat $dir/memory.max 2>&1)" 67108864
+  expect "$rt-systemd-pids.max" "$(cat $dir/pids.max 2>&1)" 20
+  expect "$rt-systemd-cpu.max" "$(cat $dir/cpu.max 2>&1)" "20000 100000"
+  # Only the container's init is in the scope: the process that started it left.
+  local pid
+  pid=$(rtc "$RT" --root "$root" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  expect "$rt-systemd-procs-only-init" "$(cat $dir/cgroup.procs | tr '\n' ' ')" "$pid "
+  rtc "$RT" --root "$root" start "$id"
+  out=$(rtc "$RT" --root "$root" update --memory 134217728 --pids-limit 30 "$id" 2>&1) || fail "$rt-systemd-update" "$out"
+  expect "$rt-systemd-update-memorymax" "$(prop $unit MemoryMax)" 134217728
+  expect "$rt-systemd-update-tasksmax" "$(prop $unit TasksMax)" 30
+  expect "$rt-systemd-update-memory.max" "$(cat $dir/memory.max 2>&1)" 134217728
+  rtc "$RT" --root "$root" pause "$id"
+  expect "$rt-systemd-pause" "$(cat $dir/cgroup.freeze)" 1
+  rtc "$RT" --root "$root" resume "$id"
+  expect "$rt-systemd-resume" "$(cat $dir/cgroup.freeze)" 0
+  out=$(rtc "$RT" --root "$root" exec "$id" cat /proc/self/cgroup 2>&1)
+  expect "$rt-systemd-exec-cgroupns" "$out" "0::/"
+  rtc "$RT" --root "$root" kill "$id" KILL
+  sleep 0.5
+  out=$(rtc "$RT" --root "$root" delete -f "$id" 2>&1) || fail "$rt-systemd-delete" "$out"
+  expect "$rt-systemd-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "$rt-systemd-cgroup-gone" "$([ -e "$dir" ] && echo present || echo gone)" gone
+}
+
+# cgroup v1 under systemd (booted with --legacy): the unit holds the v1 directories
+# systemd manages, the runtime makes the others; limits as properties and in the files.
+t_legacy() {
+  local rt=$1 RT="/usr/local/bin/$1" root=$B/root-legacy-$1
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=lg-$rt unit=dxt-lg-$rt.scope bundle=$B/b-lg-$rt out
+  mkbundle "$bundle" '["sleep","1000"]' "vmt-lg.slice:dxt:$id" '{"memory":{"limit":67108864},"pids":{"limit":20}}'
+  out=$(rtc "$RT" --root "$root" --systemd-cgroup create --bundle "$bundle" "$id" 2>&1) \
+    || { fail "legacy-$rt-create" "$out"; echo "# state: $(cat $root/$id/state.json 2>&1 | grep -o '"cgroup":{[^}]*}')"
+      echo "# pid1: $(cat /proc/1/cgroup | tr '\n' ' ')"; rtc "$RT" --root "$root" delete -f "$id"; return; }
+  ok "legacy-$rt-create"
+  local rel=/vmt.slice/vmt-lg.slice/$unit
+  expect "legacy-$rt-unit-active" "$(prop $unit ActiveState)" active
+  expect "legacy-$rt-unit-cgroup" "$(prop $unit ControlGroup)" "$rel"
+  expect "legacy-$rt-memory.limit_in_bytes" "$(cat $CG/memory$rel/memory.limit_in_bytes 2>&1)" 67108864
+  expect "legacy-$rt-pids.max" "$(cat $CG/pids$rel/pids.max 2>&1)" 20
+  local pid
+  pid=$(rtc "$RT" --root "$root" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  expect "legacy-$rt-init-in-cpuset" "$(grep -c ":cpuset:$rel\$" /proc/$pid/cgroup 2>&1)" 1
+  expect "legacy-$rt-init-in-memory" "$(grep -c ":memory:$rel\$" /proc/$pid/cgroup 2>&1)" 1
+  out=$(rtc "$RT" --root "$root" update --memory 134217728 "$id" 2>&1) || fail "legacy-$rt-update" "$out"
+  expect "legacy-$rt-update-memory" "$(cat $CG/memory$rel/memory.limit_in_bytes 2>&1)" 134217728
+  rtc "$RT" --root "$root" delete -f "$id" >/dev/null
+  expect "legacy-$rt-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "legacy-$rt-dirs-gone" "$(ls -d $CG/*$rel 2>/dev/null | wc -l)" 0
+}
+
+# run in the foreground: the stub waits for the init outside the scope.
+t_foreground() {
+  local rt=$1 RT="/usr/local/bin/$1"
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=fg-$rt bundle=$B/b-fg-$rt
+  # sh, cat and wc: the process that waits for the init is not among them.
+  mkbundle "$bundle" '["sh","-c","cat /sys/fs/cgroup/cgroup.procs | wc -l"]' "system.slice:dxt:$id" '{}'
+  local out
+  out=$(cd "$bundle" && timeout 60 "$RT" --root "$B/root-$rt" --systemd-cgroup run "$id" 2>&1 </dev/null)
+  # (runc warns on stderr about devices systemd cannot name: the count is the last line.)
+  expect "$rt-systemd-run-foreground" "$(echo "$out" | tail -1 | tr -d ' ')" 3
+  "$RT" --root "$B/root-$rt" delete -f "$id" >/dev/null 2>&1
+  expect "$rt-systemd-run-unit-gone" "$(prop dxt-$id.scope LoadState)" not-found
+}
+
+# A busybox image for the engines, through podman (which also hands it to containerd).
+IMAGE=localhost/vmtest:latest
+make_image() {
+  [ -n "$IMAGE_DONE" ] && return 0
+  tar -C "$ROOTFS" -cf $B/rootfs.tar . || return 1
+  podman import --change 'CMD ["/bin/sleep","2147483647"]' $B/rootfs.tar $IMAGE >/dev/null 2>&1 || return 1
+  IMAGE_DONE=1
+}
+
+t_podman() {
+  local rt=$1 RT="/usr/local/bin/$1"
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  make_image || { fail "podman-$rt-image" "podman import failed"; return; }
+  local out id
+  out=$(podman --runtime "$RT" --cgroup-manager systemd run -d --network none --name p-$rt \
+    --memory 64m --pids-limit 50 $IMAGE sleep 1000 2>&1) || { fail "podman-$rt-run" "$out"; return; }
+  id=$(podman inspect -f '{{.Id}}' p-$rt)
+  ok "podman-$rt-run"
+  local unit=libpod-$id.scope
+  expect "podman-$rt-unit-active" "$(prop $unit ActiveState)" active
+  expect "podman-$rt-unit-memorymax" "$(prop $unit MemoryMax)" 67108864
+  expect "podman-$rt-unit-tasksmax" "$(prop $unit TasksMax)" 50
+  expect "podman-$rt-unit-slice" "$(prop $unit Slice)" machine.slice
+  out=$(podman exec p-$rt sh -c 'echo in; exit 5' 2>&1)
+  expect "podman-$rt-exec" "$out:$?" "in:5"
+  out=$(podman stop -t 2 p-$rt 2>&1) || fail "podman-$rt-stop" "$out"
+  out=$(podman rm p-$rt 2>&1) || fail "podman-$rt-rm" "$out"
+  expect "podman-$rt-unit-gone" "$(prop $unit LoadState)" not-found
+}
+
+# Rootless podman: the user's own systemd manager (lingering, with its cgroup delegated).
+as_user() {
+  runuser -u vmuser -- env HOME=/home/vmuser XDG_RUNTIME_DIR=/run/user/1000 \
+    DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus PATH="$PATH" "$@"
+}
+t_rootless_podman() {
+  local rt=$1 RT="/usr/local/bin/$1"
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local out id
+  if [ -z "$USER_IMAGE_DONE" ]; then
+    chmod 755 $B && chmod 644 $B/rootfs.tar 2>/dev/null
+    out=$(as_user podman import --change 'CMD ["/bin/sleep","2147483647"]' $B/rootfs.tar $IMAGE 2>&1) \
+      || { fail "rootless-podman-$rt-image" "$out"; return; }
+    USER_IMAGE_DONE=1
+  fi
+  out=$(as_user podman --runtime "$RT" --cgroup-manager systemd run -d --network none --name rp-$rt \
+    --memory 64m $IMAGE sleep 1000 2>&1) || { fail "rootless-podman-$rt-run" "$out"; return; }
+  ok "rootless-podman-$rt-run"
+  id=$(as_user podman inspect -f '{{.Id}}' rp-$rt)
+  local unit=libpod-$id.scope
+  expect "rootless-podman-$rt-unit-active" "$(as_user systemctl --user show $unit -p ActiveState --value)" active
+  expect "rootless-podman-$rt-unit-memorymax" "$(as_user systemctl --user show $unit -p MemoryMax --value)" 67108864
+  local cg
+  cg=$(as_user systemctl --user show $unit -p ControlGroup --value)
+  expect "rootless-podman-$rt-memory.max" "$(cat $CG$cg/memory.max 2>&1)" 67108864
+  out=$(as_user podman exec rp-$rt sh -c 'echo in' 2>&1)
+  expect "rootless-podman-$rt-exec" "$out" in
+  out=$(as_user podman rm -f -t 2 rp-$rt 2>&1) || fail "rootless-podman-$rt-rm" "$out"
+  expect "rootless-podman-$rt-unit-gone" "$(as_user systemctl --user show $unit -p LoadState --value)" not-found
+}
+
+# The cgroup v2 checks of the busybox guest (../guest-tests.sh), here under systemd:
+# plain cgroupsPath containers beside systemd's own tree, and its systemd_path check
+# now against a real systemd. Reported with a "v2-" prefix.
+t_v2_suite() {
+  local rt=$1
+  modprobe brd rd_nr=1 rd_size=8192 || echo "# modprobe brd failed"
+  # systemd enables only the controllers its units use at the root.
+  for c in $(cat $CG/cgroup.controllers); do echo "+$c" >$CG/cgroup.subtree_control 2>/dev/null; done
+  echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
+  mkdir -p $B/bb && /bin/busybox --install -s $B/bb
+  PATH=$B/bb:/usr/local/bin:$PATH RUNTIME=$rt ROOTFS=$ROOTFS ONLY= \
+    timeout 900 /bin/busybox sh "$SHARE/test/vm/guest-tests.sh" >$B/v2-$rt.out 2>&1
+  sed -n "s/^VMTEST \(ok\|fail\|skip\) /VMTEST \1 v2-$rt-/p" $B/v2-$rt.out
+  PASS=$((PASS + $(grep -c '^VMTEST ok' $B/v2-$rt.out)))
+  FAIL=$((FAIL + $(grep -c '^VMTEST fail' $B/v2-$rt.out)))
+  SKIP=$((SKIP + $(grep -c '^VMTEST skip' $B/v2-$rt.out)))
+  grep -q '^VMTEST done' $B/v2-$rt.out || fail "v2-$rt-suite" "no summary: $(tail -5 $B/v2-$rt.out)"
+}
+
+t_cri() {
+  make_image || { fail "cri-image" "podman import failed"; return; }
+  mkdir -p /etc/containerd
+  cat >/etc/containerd/config.toml <<EOT
+version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$IMAGE"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.dx-runtime]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.dx-runtime.options]
+      BinaryName = "/usr/local/bin/dx-runtime"
+      SystemdCgroup = true
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      BinaryName = "/usr/bin/runc"
+      SystemdCgroup = true
+EOT
+  systemctl unmask containerd.service >/dev/null 2>&1
+  systemctl start containerd.service || { fail cri-containerd-start "$(journalctl -u containerd -n 20 --no-pager)"; return; }
+  podman save --format docker-archive -o $B/image.tar $IMAGE >/dev/null 2>&1 \
+    && ctr -n k8s.io images import $B/image.tar >/dev/null 2>&1 \
+    || { fail cri-image-import "podman save / ctr import failed"; return; }
+  for h in dx-runtime runc; do
+    timeout 300 bun "$SHARE/test/vm/systemd/cri-guest.ts" "$h" "/usr/local/bin/$h" "$IMAGE" >$B/cri-$h.out 2>&1
+    grep '^VMTEST ' $B/cri-$h.out
+    PASS=$((PASS + $(grep -c '^VMTEST ok' $B/cri-$h.out)))
+    FAIL=$((FAIL + $(grep -c '^VMTEST fail' $B/cri-$h.out)))
+    grep -q '^VMTEST ' $B/cri-$h.out || fail "cri-$h" "$(tail -5 $B/cri-$h.out)"
+  done
+}
+[ -x /usr/local/bin/runc ] || ln -sf /usr/bin/runc /usr/local/bin/runc
+
+if [ "$ONLY" = legacy ]; then
+  for rt in dx-runtime runc; do t_legacy $rt; done
+  finish
+fi
+n=0
+for rt in dx-runtime runc; do
+  n=$((n + 1))
+  want direct && t_direct $rt $n
+  want foreground && t_foreground $rt
+  want podman && t_podman $rt
+done
+echo "# runtime checks done at $(up) s"
+for rt in dx-runtime runc; do
+  want rootless && make_image && t_rootless_podman $rt
+done
+want cri && t_cri
+want v2 && t_v2_suite dx-runtime
+echo "# v2 checks done at $(up) s"
+echo "# engines done at $(up) s"
+finish
