@@ -1,5 +1,5 @@
 // The runtimes under test, each with its own state root, and how to call them.
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -9,6 +9,8 @@ export interface Runtime {
   root: string;
   /** argv for `RUNTIME --root ROOT ...args` */
   argv(...args: string[]): string[];
+  /** argv for `RUNTIME ...args`, global flags given by the caller (as an engine gives them) */
+  raw(...args: string[]): string[];
   /** extra per-call cost the harness adds for this runtime (ms), measured, reported, not subtracted */
   wrapperNote?: string;
 }
@@ -24,20 +26,21 @@ export function which(cmd: string): string | undefined {
 export function plainRuntime(name: string, bin: string, tmp: string): Runtime {
   const root = join(tmp, `root-${name}`);
   mkdirSync(root, { recursive: true });
-  return { name, bin, root, argv: (...args) => [bin, "--root", root, ...args] };
+  return { name, bin, root, argv: (...args) => [bin, "--root", root, ...args], raw: (...args) => [bin, ...args] };
 }
 
 /**
  * crun 1.8 refuses hybrid cgroups while the cgroup2 mount at /sys/fs/cgroup/unified has
  * controllers (hugetlb here). It runs in a private mount namespace where that mount is
  * gone, which leaves the host's mounts untouched; entering it costs one nsenter exec per call.
+ * Mounts made on the host later (an engine's rootfs) propagate into it (slave).
  */
 export class CrunNamespace {
   private holder?: Subprocess;
 
   async open(): Promise<number> {
     const holder = Bun.spawn(
-      ["unshare", "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified 2>/dev/null; echo ok; exec sleep 100000"],
+      ["unshare", "-m", "--propagation", "slave", "sh", "-c", "umount /sys/fs/cgroup/unified 2>/dev/null; echo ok; exec sleep 100000"],
       { stdout: "pipe", stderr: "inherit", stdin: "ignore" },
     );
     this.holder = holder;
@@ -61,6 +64,20 @@ export function crunRuntime(bin: string, tmp: string, nsPid: number): Runtime {
     bin,
     root,
     argv: (...args) => ["nsenter", "-t", String(nsPid), "-m", "--wd=/", bin, "--root", root, ...args],
+    raw: (...args) => ["nsenter", "-t", String(nsPid), "-m", "--wd=/", bin, ...args],
     wrapperNote: "crun is called through `nsenter -m` (its own mount namespace without the hybrid cgroup2 mount)",
   };
+}
+
+/**
+ * An executable an engine can be pointed at (`--runc-binary`, `--runtime`) that runs crun
+ * in its mount namespace, counting its calls in `calls` so that the wrapper's cost can be
+ * taken out of an engine's end-to-end time.
+ */
+export function crunWrapper(bin: string, tmp: string, nsPid: number): { path: string; calls: string } {
+  const path = join(tmp, "bin", "crun-ns");
+  const calls = join(tmp, "crun-ns.calls");
+  mkdirSync(join(tmp, "bin"), { recursive: true });
+  writeFileSync(path, `#!/bin/sh\necho >> ${calls}\nexec nsenter -t ${nsPid} -m --wd="$PWD" ${bin} "$@"\n`, { mode: 0o755 });
+  return { path, calls };
 }
