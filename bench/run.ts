@@ -609,9 +609,9 @@ async function main(): Promise<number> {
         const ts = Array.from({ length: 10 }, () => timed(["nsenter", "-t", String(nsPid), "-m", "--wd=/", "/bin/true"], l));
         nsenterMs = summarize(ts.map((t) => t.ms)).median;
         nsenterCpu = summarize(ts.map((t) => t.cpuMs)).median;
-        crunWrap = crunWrapper(crunBin, tmp, nsPid);
-        // The engines' wrapper (sh + nsenter) around /bin/true: its cost per call.
-        const w = crunWrapper("/bin/true", join(tmp, "wtrue"), nsPid);
+        crunWrap = crunWrapper(crunBin, join(tmp, "bin"));
+        // The engines' wrapper (unshare + sh) around /bin/true: its cost per call.
+        const w = crunWrapper("/bin/true", join(tmp, "wtrue"));
         crunWrapMs = summarize(Array.from({ length: 10 }, () => timed([w.path], l).ms)).median;
         l.close();
       } catch (e: any) {

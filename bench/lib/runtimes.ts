@@ -33,14 +33,14 @@ export function plainRuntime(name: string, bin: string, tmp: string): Runtime {
  * crun 1.8 refuses hybrid cgroups while the cgroup2 mount at /sys/fs/cgroup/unified has
  * controllers (hugetlb here). It runs in a private mount namespace where that mount is
  * gone, which leaves the host's mounts untouched; entering it costs one nsenter exec per call.
- * Mounts made on the host later (an engine's rootfs) propagate into it (slave).
+
  */
 export class CrunNamespace {
   private holder?: Subprocess;
 
   async open(): Promise<number> {
     const holder = Bun.spawn(
-      ["unshare", "-m", "--propagation", "slave", "sh", "-c", "umount /sys/fs/cgroup/unified 2>/dev/null; echo ok; exec sleep 100000"],
+      ["unshare", "-m", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified 2>/dev/null; echo ok; exec sleep 100000"],
       { stdout: "pipe", stderr: "inherit", stdin: "ignore" },
     );
     this.holder = holder;
@@ -71,13 +71,19 @@ export function crunRuntime(bin: string, tmp: string, nsPid: number): Runtime {
 
 /**
  * An executable an engine can be pointed at (`--runc-binary`, `--runtime`) that runs crun
- * in its mount namespace, counting its calls in `calls` so that the wrapper's cost can be
- * taken out of an engine's end-to-end time.
+ * in a mount namespace of its own without the cgroup2 mount, made afresh on each call:
+ * the host's mounts are private, so the rootfs an engine mounts just before `create`
+ * reaches only a namespace made after it. Each call is counted in `calls` so that the
+ * wrapper's cost can be taken out of an engine's end-to-end time.
  */
-export function crunWrapper(bin: string, tmp: string, nsPid: number): { path: string; calls: string } {
-  const path = join(tmp, "bin", "crun-ns");
-  const calls = join(tmp, "crun-ns.calls");
-  mkdirSync(join(tmp, "bin"), { recursive: true });
-  writeFileSync(path, `#!/bin/sh\necho >> ${calls}\nexec nsenter -t ${nsPid} -m --wd="$PWD" ${bin} "$@"\n`, { mode: 0o755 });
+export function crunWrapper(bin: string, dir: string): { path: string; calls: string } {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "crun-ns");
+  const calls = join(dir, "crun-ns.calls");
+  writeFileSync(
+    path,
+    `#!/bin/sh\necho >> ${calls}\nexec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' ${bin} "$@"\n`,
+    { mode: 0o755 },
+  );
   return { path, calls };
 }
