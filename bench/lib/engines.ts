@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { Containerd } from "../../test/engines/containerd";
 import { hardLimit, hasCapSysResource, removeTree, tempDir } from "../../test/engines/engines";
 import { buildImage, type BuiltImage } from "../../test/engines/image";
+import { removeCgroupParent } from "./shim";
+
+/** The containerd namespace: the shim puts its tasks' cgroups under /NAMESPACE. */
+const NS = `dxbench-ctr-${process.pid}`;
 
 export interface EngineRun {
   ms: number;
@@ -41,7 +45,7 @@ export class Engines {
         const c = new Containerd("bench-ctr", { cri: false });
         this.containerd = c;
         await c.start();
-        await c.importImage("bench", this.image.tar);
+        await c.importImage(NS, this.image.tar);
       } catch (e: any) {
         this.notes.push(`ctr rows skipped: ${e.message.split("\n")[0]}`);
         await this.containerd?.stop().catch(() => {});
@@ -77,7 +81,7 @@ export class Engines {
   ctrRun(bin: string): EngineRun {
     const c = this.containerd!;
     const id = `bx${process.pid}-${this.n++}`;
-    return run(["ctr", "--address", c.sock, "--namespace", "bench", "run", "--rm", "--runc-binary", bin, this.image!.name, id, "true"]);
+    return run(["ctr", "--address", c.sock, "--namespace", NS, "run", "--rm", "--runc-binary", bin, this.image!.name, id, "true"]);
   }
 
   /** `podman --runtime BIN run --rm IMAGE true` */
@@ -91,6 +95,7 @@ export class Engines {
       if (this.podmanDir) run(["podman", ...this.podmanGlobals(), "rm", "-a", "-f"], { CONTAINERS_CONF: this.podmanConf });
       if (this.podmanDir) run(["podman", ...this.podmanGlobals(), "rmi", "-a", "-f"], { CONTAINERS_CONF: this.podmanConf });
     } finally {
+      removeCgroupParent(NS);
       if (this.dir) await removeTree(this.dir);
     }
   }
