@@ -9,6 +9,7 @@ import { summarize, type Summary } from "./lib/stats";
 import { crunRuntime, CrunNamespace, crunWrapper, plainRuntime, which, type Runtime } from "./lib/runtimes";
 import { closeShim, removeCgroupParent, shimArgv, shimCgroupParent, shimCreate, shimSetup, type ShimSetup } from "./lib/shim";
 import { clearWrapperCalls, Engines, wrapperCalls } from "./lib/engines";
+import { CriBench } from "./lib/cri";
 import { makeBundles } from "./lib/bundle";
 import { waitingMemory, type WaitingMemory } from "./lib/memory";
 import { dxParts, sizeOf, type SizeInfo } from "./lib/size";
@@ -18,8 +19,19 @@ const REPO = resolve(import.meta.dir, "..");
 const DX = join(REPO, "dist/dx-runtime");
 const BUN_DIR = join(REPO, "node_modules/@oven/bun-linux-x64/bin");
 const OPS = ["create", "state", "start", "kill", "delete", "run"] as const;
-const SHIM_OPS = ["shimCreate", "shimState", "shimStart", "shimKill", "shimDelete"] as const;
-type Op = (typeof OPS)[number] | (typeof SHIM_OPS)[number] | "exec" | "stateCold" | "version" | "floor" | "ctrRun" | "podmanRun" | "wrapper";
+const SHIM_OPS = ["shimCreate", "shimState", "shimStart", "shimKill", "shimKillAll", "shimDelete", "shimDeleteGone"] as const;
+type Op =
+  | (typeof OPS)[number]
+  | (typeof SHIM_OPS)[number]
+  | "exec"
+  | "stateCold"
+  | "version"
+  | "floor"
+  | "ctrRun"
+  | "podmanRun"
+  | "criStopContainer"
+  | "criStopPod"
+  | "wrapper";
 
 const argv = minimist(process.argv.slice(2), {
   boolean: ["quick", "crun", "build", "engines"],
@@ -206,7 +218,11 @@ async function shimCycle(rt: Runtime, log: LogFile, sh: ShimSetup, id: string, p
     if (!step("shimStart", ["start", id])) return;
     step("shimKill", ["kill", id, "9"]);
     await waitStopped(rt, log, id, call);
+    // After the init's exit the shim signals what may be left in the cgroup, and after
+    // delete it makes sure with --force (as StopContainer does).
+    step("shimKillAll", ["kill", "--all", id, "9"]);
     if (step("shimDelete", ["delete", id])) shimLive.delete(id);
+    step("shimDeleteGone", ["delete", "--force", id]);
   } finally {
     if (shimLive.has(id)) {
       timed(call("delete", "--force", id), log, true);
@@ -294,6 +310,40 @@ function engineRounds(rts: Runtime[], engines: Engines, crun: { path: string; ca
     }
   }
   say("engines done");
+}
+
+/** StopContainer and StopPodSandbox through the CRI, interleaved over the runtimes. */
+async function criRounds(rts: Runtime[], crun: { path: string; calls: string } | undefined, crunCalls: Record<string, number[]>): Promise<void> {
+  const bins: Record<string, string> = {};
+  for (const rt of rts) {
+    const bin = rt.name === "crun" ? crun?.path : rt.bin;
+    if (bin) bins[rt.name] = bin;
+  }
+  const cri = new CriBench();
+  try {
+    await cri.open(bins);
+    for (let i = 0; i < ENGINE_RUNS; i++) {
+      for (const rt of rotate(rts, i)) {
+        if (!bins[rt.name]) continue;
+        const around =
+          rt.name === "crun" && crun
+            ? { before: () => clearWrapperCalls(crun.calls), after: (o: Op) => (crunCalls[o] ??= []).push(wrapperCalls(crun.calls)) }
+            : undefined;
+        try {
+          const t = await cri.stops(rt.name, around);
+          push(samples, rt, "criStopContainer", t.stopContainer);
+          push(samples, rt, "criStopPod", t.stopPod);
+        } catch (e: any) {
+          failures.push({ runtime: rt.name, what: "CRI pod", err: String(e?.message ?? e).split("\n")[0]! });
+        }
+      }
+    }
+  } catch (e: any) {
+    notes.push(`CRI rows skipped: ${String(e?.message ?? e).split("\n")[0]}`);
+  } finally {
+    await cri.close().catch(() => {});
+  }
+  say("CRI done");
 }
 
 async function lifecycleRounds(
@@ -653,6 +703,7 @@ async function main(): Promise<number> {
         await engines.open();
         notes.push(...engines.notes);
         engineRounds(rts, engines, crunWrap, crunCalls);
+        if (engines.hasCtr) await criRounds(rts, crunWrap, crunCalls);
       } catch (e: any) {
         failures.push({ runtime: "engines", what: "set up containerd and podman", err: e?.message ?? String(e) });
       } finally {
@@ -674,7 +725,7 @@ async function main(): Promise<number> {
       v && by !== undefined ? { ...v, median: v.median - by, p90: v.p90 - by, min: v.min - by, max: v.max - by } : undefined;
     /** What the wrapper adds to one measurement of `o`: one nsenter, or the engines' calls through the script. */
     const wrapperMs = (o: Op): number | undefined =>
-      o === "ctrRun" || o === "podmanRun"
+      o === "ctrRun" || o === "podmanRun" || o === "criStopContainer" || o === "criStopPod"
         ? crunWrapMs !== undefined && med(crunCalls[o]) !== undefined
           ? crunWrapMs * med(crunCalls[o])!
           : undefined
@@ -708,15 +759,19 @@ async function main(): Promise<number> {
       { metric: "shim: start", unit: "ms", values: sum("shimStart") },
       { metric: "shim: state", unit: "ms", values: sum("shimState") },
       { metric: "shim: kill 9", unit: "ms", values: sum("shimKill") },
+      { metric: "shim: kill --all 9, once stopped", unit: "ms", values: sum("shimKillAll") },
       { metric: "shim: delete", unit: "ms", values: sum("shimDelete") },
-      ...(["shimStart", "shimState", "shimKill", "shimDelete"] as const).map((o) => ({
-        metric: `shim: ${o.slice(4).toLowerCase()} minus \`--version\`: its own work`,
+      { metric: "shim: delete --force, once deleted", unit: "ms", values: sum("shimDeleteGone") },
+      ...(["shimStart", "shimState", "shimKill", "shimKillAll", "shimDelete", "shimDeleteGone"] as const).map((o) => ({
+        metric: `shim: ${{ shimStart: "start", shimState: "state", shimKill: "kill 9", shimKillAll: "kill --all 9", shimDelete: "delete", shimDeleteGone: "delete --force" }[o]} minus \`--version\`: its own work`,
         unit: "ms" as const,
         values: own(o),
         target: 1.0,
       })),
       { metric: "`ctr run --rm IMAGE true` through containerd's runc shim", unit: "ms", values: sum("ctrRun"), target: 1.0 },
       { metric: "`podman run --rm IMAGE true` through conmon", unit: "ms", values: sum("podmanRun") },
+      { metric: "CRI StopContainer (SIGTERM, wait, delete)", unit: "ms", values: sum("criStopContainer"), target: 1.0 },
+      { metric: "CRI StopPodSandbox", unit: "ms", values: sum("criStopPod"), target: 1.0 },
       {
         metric: `${PARALLEL} parallel creates, wall`,
         unit: "ms",
