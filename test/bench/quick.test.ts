@@ -31,7 +31,8 @@ test(
     expect(report.notes.some((n: string) => n.startsWith("start-up floor "))).toBe(true);
     // The calls containerd's shim makes, each timed for both.
     for (const rt of ["dx-runtime", "runc"])
-      for (const op of ["shimCreate", "shimState", "shimStart", "shimKill", "shimDelete"]) expect(report.samples[rt][op]?.length).toBe(report.runs);
+      for (const op of ["shimCreate", "shimState", "shimStart", "shimKill", "shimKillAll", "shimDelete", "shimDeleteGone"])
+        expect(report.samples[rt][op]?.length).toBe(report.runs);
     // CPU for every timed call; page faults and task-clock per command under perf stat.
     for (const rt of ["dx-runtime", "runc"]) {
       expect(report.cpu[rt].create.length).toBe(report.runs);
@@ -43,6 +44,7 @@ test(
     for (const rt of ["dx-runtime", "runc"]) {
       if (!skipped("ctr")) expect(report.samples[rt].ctrRun?.length).toBeGreaterThan(0);
       if (!skipped("podman")) expect(report.samples[rt].podmanRun?.length).toBeGreaterThan(0);
+      if (!skipped("ctr") && !skipped("CRI")) expect(report.samples[rt].criStopContainer?.length).toBeGreaterThan(0);
     }
     const md = readFileSync(join(repo, "bench/results/latest-quick.md"), "utf8");
     expect(md).toContain("dx/runc");
