@@ -18,7 +18,7 @@ export const ALREADY_RUNNING = "cannot start an already running container";
  * status 1 and a line on the container's stderr, which the engine reaps, as runc's
  * start (which exits 0 on such failures) leaves it to. Reading on until the exec closed
  * the fifo, to report those failures itself, cost every start the init's last setup and
- * most of its execve: 10-60 ms of a 110 ms start on a loaded two-core machine. Only
+ * most of its execve: 4-15 ms of an 80-130 ms start on a loaded two-core machine. Only
  * poststart hooks, which must follow the exec, make start read on until the fifo closes
  * on execve (EOF) or carries "E<message>".
  */
