@@ -7,6 +7,7 @@ import { out } from "../output";
 // chunk loaded later, by import() or require, costs ~0.1-0.3 ms. None of these touch
 // node:fs, koffi or the cgroup drivers on their common paths.
 import { load, specState } from "../state/status";
+import { validateId } from "../state/store";
 import { bunProbe } from "../state/probe";
 import { start } from "../container/start";
 import { kill } from "../container/kill";
@@ -119,9 +120,12 @@ export const COMMANDS: Record<string, Command> = {
   delete: {
     flags: { boolean: ["force"], alias: { f: "force" } },
     async run(ctx, a) {
-      const { remove } = await import("../container/destroy");
       const ids = positionals(a);
       if (!ids.length) throw new RuntimeError("delete: requires at least 1 argument (the container id)");
+      // containerd's shim follows every delete with `delete --force ID` of the same,
+      // gone, container: that needs neither node:fs nor the teardown code (~250 page faults).
+      if (a.force && ids.length === 1 && (await gone(ctx, ids[0]!))) return 0;
+      const { remove } = await import("../container/destroy");
       for (const id of ids) await remove(ctx, id, !!a.force);
       return 0;
     },
@@ -234,4 +238,15 @@ async function execCommand(ctx: Context, a: import("minimist").ParsedArgs, pos: 
 
 export function commandHelp(name: string): string {
   return (require("./help") as typeof import("./help")).HELP[name] ?? `dx-runtime ${name}\n`;
+}
+
+/** True when the container's state dir does not exist (for a valid id only: bad ids get remove's error). */
+async function gone(ctx: Context, id: string): Promise<boolean> {
+  try {
+    validateId(id);
+    await Bun.file(ctx.store.dir(id)).stat();
+    return false;
+  } catch (e: any) {
+    return e?.code === "ENOENT";
+  }
 }

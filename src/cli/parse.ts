@@ -80,6 +80,8 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
   // minimist itself is loaded only past this point. A plain loop: the first call of a
   // builtin written in JS (some, map, a spread) compiles it, ~0.05-0.1 ms each.
   if (!hasFlag(argv)) return Object.assign({}, spec.default, { _: argv.slice(), "--": [] }) as minimist.ParsedArgs;
+  const plain = plainBooleans(argv, spec);
+  if (plain) return plain;
   const known = new Set<string>([...(spec.string ?? []), ...(spec.boolean ?? []), ...Object.keys(spec.alias ?? {}), "help"]);
   for (const v of Object.values(spec.alias ?? {})) known.add(v);
   const unknown: string[] = [];
@@ -111,6 +113,27 @@ export function parseFlags(cmd: string, argv: string[], spec: FlagSpec): minimis
   if (unknown.length) throw new RuntimeError(`${cmd}: flag provided but not defined: ${unknown[0]!.split("=")[0]}`);
   parsed._.push(...tail);
   return parsed;
+}
+
+/**
+ * containerd's shim sends `kill --all ID SIG` and `delete --force ID` with every
+ * StopContainer: boolean flags spelled out in full, nothing else. Those need no minimist.
+ */
+function plainBooleans(argv: string[], spec: FlagSpec): minimist.ParsedArgs | undefined {
+  if (spec.stopAtFirstArg || !spec.boolean) return undefined;
+  const out: Record<string, unknown> = Object.assign({}, spec.default, { _: [] as string[], "--": [] });
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("-")) {
+      (out._ as string[]).push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (!a.startsWith("--") || spec.boolean.indexOf(name) < 0) return undefined;
+    out[name] = true;
+    for (const k in spec.alias ?? {}) if (spec.alias![k] === name) out[k] = true;
+  }
+  return out as minimist.ParsedArgs;
 }
 
 function hasFlag(argv: string[]): boolean {
