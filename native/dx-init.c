@@ -432,38 +432,6 @@ static unsigned char *recv_frame(uint32_t want, size_t max, size_t *len, const c
  * strings. With nobody left on ctl (after `start`), stderr is the only
  * witness, and 127 tells the engine the process never ran.
  */
-/*
- * A failure after start came, offered to it on the exec fifo: true when start read it.
- * start waits for the exec (and reports what went wrong) only when poststart hooks must
- * follow it, and run always does; otherwise it has returned once it read "W", and as
- * with runc the engine learns of the failure from the init's exit status (1), with the
- * message on the container's stderr. A reader that has gone shows as POLLERR; one still
- * there either reads the message or closes soon, so this waits at most a second.
- */
-static int start_took(const char *msg, size_t n)
-{
-	struct sigaction ign = { .sa_handler = SIG_IGN };
-	sigaction(SIGPIPE, &ign, NULL);
-	if (write(startfd, msg, n) != (ssize_t)n)
-		return 0;
-	/* run reads the fifo once ctl hangs up, as it does at the exec */
-	if (ctl >= 0) {
-		close(ctl);
-		ctl = -1;
-	}
-	for (int i = 0; i < 1000; i++) {
-		int unread = 0;
-		struct pollfd p = { .fd = startfd, .events = POLLOUT };
-		if (ioctl(startfd, FIONREAD, &unread) < 0 || unread == 0)
-			return 1;
-		if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR))
-			return 0;
-		struct timespec ms = { 0, 1000000 };
-		nanosleep(&ms, NULL);
-	}
-	return 0;
-}
-
 static _Noreturn void die_v(int err, const char *first, va_list ap)
 {
 	struct sbuf m = { .n = 0 };
@@ -488,15 +456,8 @@ static _Noreturn void die_v(int err, const char *first, va_list ap)
 			sb_add(&e, ": ");
 			sb_add(&e, errstr(err));
 		}
-		if (!start_took(e.b, e.n)) {
-			/* the only hooks left to run once start has come are startContainer's */
-			if (strncmp(m.b, "hook ", 5) == 0)
-				write_all(2, "dx-init: startContainer ", 24);
-			else
-				write_all(2, "dx-init: ", 9);
-			write_all(2, e.b + 1, e.n - 1);
-			write_all(2, "\n", 1);
-		}
+		write_all(startfd, e.b, e.n);
+		/* start reports it: nothing more to tell anyone */
 		_exit(1);
 	}
 	if (send_msg(MSG_ERROR, payload, sizeof head + m.n + 1, -1) == 0)

@@ -13,14 +13,8 @@ export const ALREADY_RUNNING = "cannot start an already running container";
 
 /**
  * Opens the exec fifo's read side: the init, blocked in open(O_WRONLY), writes "W", runs
- * the startContainer hooks and its last setup, then execs. start returns once it has
- * read "W": a failure after that (a startContainer hook, the exec) ends the init with
- * status 1 and a line on the container's stderr, which the engine reaps, as runc's
- * start (which exits 0 on such failures) leaves it to. Reading on until the exec closed
- * the fifo, to report those failures itself, cost every start the init's last setup and
- * most of its execve: 4-15 ms of an 80-130 ms start on a loaded two-core machine. Only
- * poststart hooks, which must follow the exec, make start read on until the fifo closes
- * on execve (EOF) or carries "E<message>".
+ * the startContainer hooks and its last setup, then execs. The fifo closes on execve
+ * (EOF = started) or carries "E<message>" when something failed on the way.
  */
 export async function start(ctx: Context, id: string): Promise<StoredState> {
   const { st, status } = await load(ctx.store, id, bunProbe);
@@ -32,8 +26,7 @@ export async function start(ctx: Context, id: string): Promise<StoredState> {
   requireProcess(st);
   const fifo = ctx.store.fifo(id);
   if (debugOn) debug(`start: opening ${fifo} for pid ${st.pid}`);
-  const untilExec = !!(st.config as Spec).hooks?.poststart?.length;
-  return finishStart(ctx, st, await readStartReport(fifo, st, untilExec));
+  return finishStart(ctx, st, await readStartReport(fifo, st));
 }
 
 /** config.md: process is REQUIRED at start, not at create. */
@@ -81,7 +74,7 @@ export async function finishStart(ctx: Context, st: StoredState, got: string, ho
  * (its name is no longer the stub's: the report is complete), has died, or its fifo
  * is gone (another start let it run).
  */
-async function readStartReport(fifo: string, st: StoredState, untilExec: boolean): Promise<string> {
+async function readStartReport(fifo: string, st: StoredState): Promise<string> {
   const reader = fifoReader(fifo);
   let gaveUp = "";
   let checking = false;
@@ -113,13 +106,11 @@ async function readStartReport(fifo: string, st: StoredState, untilExec: boolean
       const { done, value } = await reader.read();
       if (done) break;
       text += dec.decode(value, { stream: true });
-      if (!untilExec && text.startsWith("W")) break;
     }
   } catch (e: any) {
     throw new RuntimeError(`read exec fifo ${fifo}: ${e?.code ?? e?.message}`);
   } finally {
     clearInterval(watchdog);
-    if (!untilExec) await reader.cancel().catch(() => {});
   }
   if (text.startsWith("W")) return text.slice(1);
   if (gaveUp) throw new RuntimeError(gaveUp);

@@ -21,7 +21,6 @@ import {
   uniqueId,
   useHarness,
   waitFor,
-  waitStatus,
 } from "../lib/harness";
 import { mountTable } from "../lib/leaks";
 
@@ -166,22 +165,14 @@ for (const point of ["createRuntime", "prestart", "createContainer", "startConta
     const id = uniqueId();
     const t0 = Date.now();
     let r = await rt(["create", "--bundle", b.dir, id], { timeoutMs: 30_000 });
-    const created = r;
     if (point === "startContainer" || point === "poststart") {
       ok(r);
       r = await rt(["start", id], { timeoutMs: 30_000 });
     }
+    const took = Date.now() - t0;
     try {
       expect(r.timedOut).toBe(false);
-      let line: string;
-      if (point === "startContainer") {
-        // As with runc, start returns once the init has the exec fifo; the hook's failure
-        // is the init's: a line on the container's stderr and exit status 1.
-        ok(r);
-        await waitStatus(id, "stopped", 15_000);
-        line = fs.readFileSync(created.stderrFile, "utf8").trim();
-      } else line = oneErrorLine(r);
-      const took = Date.now() - t0;
+      const line = oneErrorLine(r);
       expect(line).toContain(point);
       expect(line).toMatch(/timed out|killed/);
       expect(took).toBeLessThan(15_000);

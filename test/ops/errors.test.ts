@@ -195,28 +195,6 @@ test("run reports a startContainer hook that fails, and removes the container", 
   expect(await statusOf(id)).toBeUndefined();
 });
 
-test("start returns once the init has the exec fifo, before the startContainer hooks; their failure is the init's", async () => {
-  // The hook takes 2 s and then fails: start does not wait for it (runc's start waits
-  // for the exec but then exits 0 all the same), and the failure shows as the init's
-  // exit status and one line on the container's stderr.
-  const b = makeBundle({
-    args: ["true"],
-    patch: (c) => (c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "sleep 2; echo dxt-late-no; exit 4"] }] }),
-  });
-  const { id, err } = await create(b);
-  try {
-    const t0 = Date.now();
-    ok(await rt(["start", id]));
-    expect(Date.now() - t0).toBeLessThan(1_500);
-    await waitStatus(id, "stopped", 15_000);
-    const lines = fs.readFileSync(err, "utf8").trim().split("\n");
-    expect(lines.length).toBe(1);
-    expect(lines[0]).toMatch(/startContainer hook \/bin\/sh: exit status 4: dxt-late-no/);
-  } finally {
-    await destroy(id);
-  }
-});
-
 test("a bind mount whose source is missing", async () => {
   await createFails(
     makeBundle({
