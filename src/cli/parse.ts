@@ -114,6 +114,8 @@ export interface Globals {
   systemdCgroup: boolean;
   /** --rootless true|false|auto (src/rootless/detect.ts); undefined is auto */
   rootless?: string;
+  /** --criu: the criu binary checkpoint and restore run (default: criu from $PATH) */
+  criu?: string;
   help: boolean;
   version: boolean;
 }
@@ -139,6 +141,7 @@ export function parseGlobals(argv: string[], defaultRoot: string): { g: Globals;
       if (name === "root") g.root = v;
       else if (name === "log") g.log = v;
       else if (name === "rootless") g.rootless = v;
+      else if (name === "criu") g.criu = v;
       else if (name === "log-format") {
         if (v !== "text" && v !== "json") throw new RuntimeError(`invalid log-format: ${v}`);
         g.logFormat = v;
