@@ -84,11 +84,15 @@ if [ -n "$(find "$REPO/src" "$REPO/native" -newer "$DX" -type f \( -name '*.ts' 
   fi
 fi
 RUNC="$(command -v runc || true)"
+# CRIU for the checkpoint/restore checks (the host's kernel may be one it cannot dump on).
+CRIU="$(command -v criu || true)"
+[ -n "$CRIU" ] || log "criu not found: the checkpoint checks will fail (apt-get install criu)"
 
 # --- is the initramfs current? ----------------------------------------------------
 INITRD="$WORK/initrd.cpio"
-inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$DX" "$BUSYBOX" "${MODULES[@]}")
+inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
 [ -n "$RUNC" ] && inputs+=("$RUNC")
+[ -n "$CRIU" ] && inputs+=("$CRIU")
 stamp="$(stat -L -c '%n %s %Y' "${inputs[@]}" | md5sum | cut -d' ' -f1)"
 if [ -f "$INITRD" ] && [ "$(cat "$WORK/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
   log "initramfs up to date"
@@ -112,6 +116,9 @@ ln -sf ../bin "$T/usr/bin"
 ln -sf ../bin "$T/usr/sbin"
 cp "$DX" "$T/usr/local/bin/dx-runtime"
 [ -n "$RUNC" ] && cp "$RUNC" "$T/usr/local/bin/runc"
+[ -n "$CRIU" ] && cp "$CRIU" "$T/usr/local/bin/criu"
+# A console socket receiver: the guest has no python to run test/lib's.
+cc -static -O2 -o "$T/usr/local/bin/recvtty" "$HERE/recvtty.c" || die "cannot build recvtty.c (cc -static)"
 for m in "${MODULES[@]}"; do cp "$m" "$T/lib/modules/"; done
 
 # Shared libraries at their host paths: the bun executable and runc link glibc, koffi's
@@ -134,6 +141,7 @@ seccomp_lib="$(ldconfig -p | awk '/libseccomp\.so\.2 .*x86-64/ && !found {print 
 {
   libs_of "$DX"
   [ -n "$RUNC" ] && libs_of "$RUNC"
+  [ -n "$CRIU" ] && libs_of "$CRIU"
   [ -n "$koffi_node" ] && libs_of "$koffi_node"
   echo "$seccomp_lib"
   libs_of "$seccomp_lib"
