@@ -46,8 +46,13 @@ KVER="$(cat "$KVER_FILE")"
 KDIR="$WORK/kernel/$KVER"
 # Only the few modules the guest loads are kept from the package; brd gives the guest
 # a block device (/dev/ram0, 1:0) for the io controller and device filter tests.
-KMODS="drivers/block/brd.ko"
-if [ ! -f "$KDIR/vmlinuz" ]; then
+# nf_tables (after what it needs) lets CRIU's netfilter probes run as on a real host.
+KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko"
+kmods_missing() {
+  for m in $KMODS; do [ -f "$KDIR/modules/$(basename "$m")" ] || return 0; done
+  return 1
+}
+if [ ! -f "$KDIR/vmlinuz" ] || kmods_missing; then
   mkdir -p "$WORK/debs"
   if ! ls "$WORK/debs"/linux-image-"$KVER"_*.deb >/dev/null 2>&1; then
     log "downloading linux-image-$KVER"
@@ -119,7 +124,12 @@ cp "$DX" "$T/usr/local/bin/dx-runtime"
 [ -n "$CRIU" ] && cp "$CRIU" "$T/usr/local/bin/criu"
 # A console socket receiver: the guest has no python to run test/lib's.
 cc -static -O2 -o "$T/usr/local/bin/recvtty" "$HERE/recvtty.c" || die "cannot build recvtty.c (cc -static)"
-for m in "${MODULES[@]}"; do cp "$m" "$T/lib/modules/"; done
+# Numbered: init.sh loads them in this order, each after the ones it depends on.
+i=10
+for m in "${MODULES[@]}"; do
+  cp "$m" "$T/lib/modules/$i-$(basename "$m")"
+  i=$((i + 1))
+done
 
 # Shared libraries at their host paths: the bun executable and runc link glibc, koffi's
 # native addon (unpacked by bun at run time) needs libstdc++, and the runtime dlopens
@@ -153,6 +163,11 @@ mkdir -p "$T/etc/ld.so.conf.d"
 echo "include /etc/ld.so.conf.d/*.conf" >"$T/etc/ld.so.conf"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$T/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
 ldconfig -r "$T" 2>/dev/null || log "warning: ldconfig -r failed"
+
+# CRIU locks a container's network during a dump with iptables by default; the guest
+# has nf_tables and no iptables. runc and dx-runtime both name this file to CRIU.
+mkdir -p "$T/etc/criu"
+echo "network-lock nftables" >"$T/etc/criu/runc.conf"
 
 echo "root:x:0:0:root:/root:/bin/sh" >"$T/etc/passwd"
 echo "root:x:0:" >"$T/etc/group"
