@@ -64,7 +64,7 @@ export function decodeResp(data: Uint8Array): CriuResp {
 /** Runs one request through a fresh `criu swrk` and returns its final response. */
 export async function swrk(req: CriuReq, o: SwrkOptions): Promise<CriuResp> {
   const [client, server] = seqpacketPair();
-  const stdio: unknown[] = [...(o.stdio ?? ["ignore", "ignore", "ignore"]), server, ...(o.extraFds ?? [])];
+  const stdio: unknown[] = [...(o.stdio ?? ["ignore", "ignore", "inherit"]), server, ...(o.extraFds ?? [])];
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn([o.criu, "swrk", "3"], { stdio: stdio as any, env: process.env });

@@ -46,8 +46,9 @@ KVER="$(cat "$KVER_FILE")"
 KDIR="$WORK/kernel/$KVER"
 # Only the few modules the guest loads are kept from the package; brd gives the guest
 # a block device (/dev/ram0, 1:0) for the io controller and device filter tests.
-# nf_tables (after what it needs) lets CRIU's netfilter probes run as on a real host.
-KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko"
+# nf_tables (after what it needs) and the sock_diag modules: CRIU probes netfilter and
+# collects sockets through them, as on a real host.
+KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/netlink/netlink_diag.ko net/packet/packet_diag.ko"
 kmods_missing() {
   for m in $KMODS; do [ -f "$KDIR/modules/$(basename "$m")" ] || return 0; done
   return 1
@@ -98,6 +99,8 @@ INITRD="$WORK/initrd.cpio"
 inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
 [ -n "$RUNC" ] && inputs+=("$RUNC")
 [ -n "$CRIU" ] && inputs+=("$CRIU")
+XT_STAMP="$(command -v xtables-nft-multi || true)"
+[ -n "$XT_STAMP" ] && inputs+=("$XT_STAMP")
 stamp="$(stat -L -c '%n %s %Y' "${inputs[@]}" | md5sum | cut -d' ' -f1)"
 if [ -f "$INITRD" ] && [ "$(cat "$WORK/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
   log "initramfs up to date"
@@ -164,10 +167,18 @@ echo "include /etc/ld.so.conf.d/*.conf" >"$T/etc/ld.so.conf"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$T/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
 ldconfig -r "$T" 2>/dev/null || log "warning: ldconfig -r failed"
 
-# CRIU locks a container's network during a dump with iptables by default; the guest
-# has nf_tables and no iptables. runc and dx-runtime both name this file to CRIU.
-mkdir -p "$T/etc/criu"
-echo "network-lock nftables" >"$T/etc/criu/runc.conf"
+# CRIU locks a container's network during a dump with iptables-restore: the nf_tables
+# flavour, with the extensions its rules load.
+XT="$(command -v xtables-nft-multi || true)"
+if [ -n "$CRIU" ] && [ -n "$XT" ]; then
+  cp "$XT" "$T/usr/local/bin/xtables-nft-multi"
+  for n in iptables-restore ip6tables-restore iptables ip6tables; do ln -sf xtables-nft-multi "$T/usr/local/bin/$n"; done
+  libs_of "$XT" | while read -r lib; do copy_lib "$lib"; done
+  mkdir -p "$T/usr/lib/x86_64-linux-gnu/xtables"
+  cp /usr/lib/x86_64-linux-gnu/xtables/libxt_{mark,standard,MARK}.so /usr/lib/x86_64-linux-gnu/xtables/libip{,6}t_*.so "$T/usr/lib/x86_64-linux-gnu/xtables/" 2>/dev/null || true
+elif [ -n "$CRIU" ]; then
+  log "xtables-nft-multi not found: CRIU cannot lock the network (apt-get install iptables)"
+fi
 
 echo "root:x:0:0:root:/root:/bin/sh" >"$T/etc/passwd"
 echo "root:x:0:" >"$T/etc/group"
