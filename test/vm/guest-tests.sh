@@ -751,7 +751,7 @@ COUNTER='["sh","-c","exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)
 count() { cat "$B/$1/out/count" 2>/dev/null || echo 0; }
 count_above() { [ "$(count "$1")" -gt "$2" ] 2>/dev/null; }
 gone() { ! rt state "$1"; }
-criu_log() { { grep -h -B10 "util.c:642\|Error (criu/\(files\|mount\|tty\|namespaces\|cr-restore\|cr-dump\|cgroup\|net\)" "$@" 2>/dev/null | grep -v "Diag module" | tail -24; tail -n 8 "$@"; } | cut -c1-200 | sed "s/^/# criu: /" >&2; }
+criu_log() { grep -h "Error (\|Warn" "$@" 2>/dev/null | grep -v "Diag module\|tun.c\|veth\|libnetlink" | tail -12 | cut -c1-200 | sed "s/^/# criu: /" >&2; }
 
 # cr_restore NAME ID [ARGS...]: restore -d from $B/ID/img; checks running, counting on,
 # in its cgroup, and exec.
