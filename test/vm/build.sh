@@ -48,7 +48,7 @@ KDIR="$WORK/kernel/$KVER"
 # a block device (/dev/ram0, 1:0) for the io controller and device filter tests.
 # nf_tables (after what it needs) and the sock_diag modules: CRIU probes netfilter and
 # collects sockets through them, as on a real host.
-KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/netlink/netlink_diag.ko"
+KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/netlink/netlink_diag.ko net/netfilter/x_tables.ko net/netfilter/nft_compat.ko net/netfilter/xt_mark.ko"
 kmods_missing() {
   for m in $KMODS; do [ -f "$KDIR/modules/$(basename "$m")" ] || return 0; done
   return 1
