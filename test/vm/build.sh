@@ -47,8 +47,11 @@ KDIR="$WORK/kernel/$KVER"
 # Only the few modules the guest loads are kept from the package; brd gives the guest
 # a block device (/dev/ram0, 1:0) for the io controller and device filter tests.
 # nf_tables (after what it needs) and the sock_diag modules: CRIU probes netfilter and
-# collects sockets through them, as on a real host.
-KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/netlink/netlink_diag.ko net/netfilter/x_tables.ko net/netfilter/nft_compat.ko net/netfilter/xt_mark.ko"
+# collects sockets through them, as on a real host. A dump fails without a word of its
+# own when one is missing: a sock_diag family (raw, packet) the kernel does not know
+# fails the socket collection, and without nf_conntrack_netlink the conntrack dump of
+# the container's network namespace gets EINVAL from nfnetlink.
+KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/ipv4/netfilter/nf_defrag_ipv4.ko net/ipv6/netfilter/nf_defrag_ipv6.ko net/netfilter/nf_conntrack.ko net/netfilter/nf_conntrack_netlink.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/ipv4/raw_diag.ko net/packet/af_packet_diag.ko net/netlink/netlink_diag.ko net/netfilter/x_tables.ko net/netfilter/nft_compat.ko net/netfilter/xt_mark.ko"
 kmods_missing() {
   for m in $KMODS; do [ -f "$KDIR/modules/$(basename "$m")" ] || return 0; done
   return 1
@@ -99,8 +102,11 @@ INITRD="$WORK/initrd.cpio"
 inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
 [ -n "$RUNC" ] && inputs+=("$RUNC")
 [ -n "$CRIU" ] && inputs+=("$CRIU")
-XT_STAMP="$(command -v xtables-nft-multi || true)"
-[ -n "$XT_STAMP" ] && inputs+=("$XT_STAMP")
+# The host tools copied into the guest for CRIU.
+for tool in xtables-nft-multi tar ip; do
+  p="$(command -v "$tool" || true)"
+  [ -n "$p" ] && inputs+=("$p")
+done
 stamp="$(stat -L -c '%n %s %Y' "${inputs[@]}" | md5sum | cut -d' ' -f1)"
 if [ -f "$INITRD" ] && [ "$(cat "$WORK/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
   log "initramfs up to date"
@@ -172,12 +178,34 @@ ldconfig -r "$T" 2>/dev/null || log "warning: ldconfig -r failed"
 XT="$(command -v xtables-nft-multi || true)"
 if [ -n "$CRIU" ] && [ -n "$XT" ]; then
   cp "$XT" "$T/usr/local/bin/xtables-nft-multi"
-  for n in iptables-restore ip6tables-restore iptables ip6tables; do ln -sf xtables-nft-multi "$T/usr/local/bin/$n"; done
+  for n in iptables-restore ip6tables-restore iptables-save ip6tables-save iptables ip6tables; do ln -sf xtables-nft-multi "$T/usr/local/bin/$n"; done
   libs_of "$XT" | while read -r lib; do copy_lib "$lib"; done
   mkdir -p "$T/usr/lib/x86_64-linux-gnu/xtables"
   cp /usr/lib/x86_64-linux-gnu/xtables/libxt_{mark,standard,MARK}.so /usr/lib/x86_64-linux-gnu/xtables/libip{,6}t_*.so "$T/usr/lib/x86_64-linux-gnu/xtables/" 2>/dev/null || true
 elif [ -n "$CRIU" ]; then
   log "xtables-nft-multi not found: CRIU cannot lock the network (apt-get install iptables)"
+fi
+
+# CRIU saves and restores the content of a container's tmpfs mounts with GNU tar
+# (options busybox's lacks): it replaces busybox's applet in the guest.
+GTAR="$(command -v tar || true)"
+if [ -n "$CRIU" ] && [ -n "$GTAR" ] && "$GTAR" --version 2>/dev/null | grep -q "GNU tar"; then
+  rm -f "$T/bin/tar"
+  cp "$GTAR" "$T/bin/tar"
+  libs_of "$GTAR" | while read -r lib; do copy_lib "$lib"; done
+elif [ -n "$CRIU" ]; then
+  log "GNU tar not found: CRIU cannot dump a tmpfs (apt-get install tar)"
+fi
+
+# CRIU saves a network namespace's addresses, routes and rules with iproute2's
+# `ip ... save` (busybox's ip has no save): it replaces busybox's applet too.
+IPR="$(command -v ip || true)"
+if [ -n "$CRIU" ] && [ -n "$IPR" ] && "$IPR" -V 2>/dev/null | grep -q iproute2; then
+  rm -f "$T/bin/ip"
+  cp "$IPR" "$T/bin/ip"
+  libs_of "$IPR" | while read -r lib; do copy_lib "$lib"; done
+elif [ -n "$CRIU" ]; then
+  log "iproute2's ip not found: CRIU cannot dump a network namespace (apt-get install iproute2)"
 fi
 
 echo "root:x:0:0:root:/root:/bin/sh" >"$T/etc/passwd"

@@ -751,7 +751,12 @@ COUNTER='["sh","-c","exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)
 count() { cat "$B/$1/out/count" 2>/dev/null || echo 0; }
 count_above() { [ "$(count "$1")" -gt "$2" ] 2>/dev/null; }
 gone() { ! rt state "$1"; }
-criu_log() { grep -h "Error (\|Warn" "$@" 2>/dev/null | grep -v "Diag module\|tun.c\|veth\|libnetlink" | tail -12 | cut -c1-200 | sed "s/^/# criu: /" >&2; }
+# criu_log LOG: CRIU's errors and warnings, then the log's last lines: some failures
+# (a kernel request refused, a helper tool missing) leave no "Error" line of their own.
+criu_log() {
+  grep -h "Error (\|Warn" "$@" 2>/dev/null | grep -v "Diag module\|tun.c\|veth\|libnetlink" | tail -12 | cut -c1-200 | sed "s/^/# criu: /" >&2
+  tail -n 15 "$@" 2>/dev/null | cut -c1-200 | sed "s/^/# criu log: /" >&2
+}
 
 # cr_restore NAME ID [ARGS...]: restore -d from $B/ID/img; checks running, counting on,
 # in its cgroup, and exec.
