@@ -818,8 +818,18 @@ t_checkpoint_leave_running() {
   c=$(count $id)
   if wait_for count_above $id "$c"; then ok checkpoint-leave-running-counts; else fail checkpoint-leave-running-counts "count stayed at $c"; fi
   down $id
-  # The images restore a container of the same name once the first is gone.
+  # The images restore a container of the same name once the first is gone; restore
+  # runs the prestart and createRuntime hooks with the restored pid, as runc does.
+  hk() { echo "{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > $B/$id/hook.$1\"]}"; }
+  sed -i "s|\"ociVersion\": \"1.0.2\",|&\n  \"hooks\": {\"prestart\": [$(hk prestart)], \"createRuntime\": [$(hk createRuntime)]},|" "$B/$id/config.json"
+  rm -f "$B/$id"/hook.*
   cr_restore restore-after-leave-running $id
+  pid="$(pid_of $id)"
+  for h in prestart createRuntime; do
+    if grep -q "\"pid\": *$pid[,}]" "$B/$id/hook.$h" 2>/dev/null; then ok "restore-hook-$h"; else
+      fail "restore-hook-$h" "pid $pid not in the hook's state: $(cat "$B/$id/hook.$h" 2>&1)"
+    fi
+  done
   down $id
 }
 
