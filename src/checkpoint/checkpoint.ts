@@ -18,12 +18,17 @@ import { debug, debugOn } from "../cli/log";
 /** The fd-table names (readlink) of the init's stdio, which restore re-attaches. */
 export const DESCRIPTORS = "descriptors.json";
 
-export async function checkpoint(ctx: Context, id: string, o: CheckpointOptions): Promise<void> {
+/**
+ * `options` is read once the container is known to be running: as with runc, a
+ * checkpoint refused for the container's sake makes no image dir.
+ */
+export async function checkpoint(ctx: Context, id: string, options: () => CheckpointOptions): Promise<void> {
   const criu = ctx.g.criu || "criu";
   if (process.geteuid?.() !== 0) ctx.log.warn("checkpoint is untested with rootless containers");
   const { status } = await load(ctx.store, id, fsProbe);
   if (status === "created" || status === "stopped" || status === "creating")
     throw new RuntimeError(`Container cannot be checkpointed in ${status} state`);
+  const o = options();
   const release = ctx.store.lock(id);
   let st = ctx.store.read(id);
   try {

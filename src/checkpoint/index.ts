@@ -8,7 +8,7 @@ import { restore } from "./restore";
 
 export async function checkpointCommand(ctx: Context, a: minimist.ParsedArgs): Promise<number> {
   const id = oneId("checkpoint", a);
-  await checkpoint(ctx, id, criuOptions(a));
+  await checkpoint(ctx, id, () => criuOptions(a));
   return 0;
 }
 

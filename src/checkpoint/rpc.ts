@@ -71,7 +71,9 @@ export async function swrk(req: CriuReq, o: SwrkOptions): Promise<CriuResp> {
   } catch (e: any) {
     close(client);
     close(server);
-    if (e?.code === "ENOENT") throw new RuntimeError(`${o.criu}: executable file not found in $PATH`);
+    // Go's words, as runc reports them: a path that is not there, or a name not in $PATH.
+    if (e?.code === "ENOENT")
+      throw new RuntimeError(o.criu.includes("/") ? `fork/exec ${o.criu}: no such file or directory` : `exec: "${o.criu}": executable file not found in $PATH`);
     throw new RuntimeError(`exec ${o.criu}: ${e?.message ?? e}`);
   }
   // Ours goes now, so a criu that dies is an EOF here rather than a hang.
