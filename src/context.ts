@@ -6,6 +6,8 @@ export interface RuntimeOptions {
   systemdCgroup: boolean;
   /** true|false|auto (src/rootless/detect.ts); undefined is auto */
   rootless?: string;
+  /** the criu binary checkpoint and restore run (default: criu from $PATH) */
+  criu?: string;
 }
 
 /** What every operation gets: the options, the logger and the state store. */

@@ -185,6 +185,28 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  checkpoint: {
+    flags: {
+      string: ["image-path", "work-path", "parent-path", "status-fd", "page-server", "manage-cgroups-mode", "empty-ns"],
+      boolean: ["leave-running", "tcp-established", "ext-unix-sk", "shell-job", "lazy-pages", "file-locks", "pre-dump", "auto-dedup"],
+    },
+    async run(ctx, a) {
+      // CRIU's RPC (protobufjs and the schema) loads only here and in restore.
+      const { checkpointCommand } = await import("./checkpoint");
+      return checkpointCommand(ctx, a);
+    },
+  },
+  restore: {
+    flags: {
+      string: ["image-path", "work-path", "manage-cgroups-mode", "empty-ns", "bundle", "pid-file", "console-socket", "lsm-profile", "lsm-mount-context"],
+      boolean: ["tcp-established", "ext-unix-sk", "shell-job", "file-locks", "auto-dedup", "lazy-pages", "detach", "no-pivot", "no-subreaper"],
+      alias: { b: "bundle", d: "detach" },
+    },
+    async run(ctx, a) {
+      const { restoreCommand } = await import("./checkpoint");
+      return restoreCommand(ctx, a);
+    },
+  },
   spec: {
     flags: { string: ["bundle"], boolean: ["rootless"], alias: { b: "bundle" } },
     async run(_ctx, a) {

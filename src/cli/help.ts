@@ -18,6 +18,8 @@ Commands:
    update    update container resource constraints
    events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
    features  show the enabled features
+   checkpoint  checkpoint a running container (CRIU)
+   restore   restore a container from a previous checkpoint (CRIU)
    spec      create a new specification file
 
 Global options:
@@ -26,6 +28,7 @@ Global options:
    --log-format value  set the log format ('text' (default), or 'json')
    --debug             enable debug logging
    --systemd-cgroup    treat cgroupsPath as slice:prefix:name
+   --criu value        path to the criu binary used for checkpoint and restore (default: "criu")
    --help, -h          show help
    --version, -v       print the version
 `;
@@ -161,6 +164,54 @@ Print the container's resource statistics as JSON.
 Options:
    --stats           print one stats object and exit
    --interval value  time between stats lines (default: 5s)
+`,
+  checkpoint: `Usage: dx-runtime checkpoint [command options] <container-id>
+
+Save the state of a running container with CRIU (criu swrk). Without --leave-running
+or --pre-dump the container is stopped and deleted afterwards.
+
+Options:
+   --image-path value           path for saving criu image files (default: ./checkpoint)
+   --work-path value            path for saving work files and logs (default: the image path)
+   --tcp-established            allow open tcp connections
+   --ext-unix-sk                allow external unix sockets
+   --shell-job                  allow shell jobs
+   --file-locks                 handle file locks, for safety
+   --lazy-pages                 use userfaultfd to lazily restore memory pages
+   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full' and 'strict'
+   --empty-ns value             create a namespace, but don't restore its properties (network)
+   --auto-dedup                 enable auto deduplication of memory images
+   --parent-path value          path of a pre-dump's images, relative to --image-path
+   --leave-running              leave the process running after checkpointing
+   --pre-dump                   dump the memory only, leaving the container running
+   --status-fd value            with --lazy-pages: criu writes \\0 to this fd once ready
+   --page-server value          ADDRESS:PORT of the page server
+`,
+  restore: `Usage: dx-runtime restore [command options] <container-id>
+
+Restore a container from a checkpoint with CRIU. It runs again with the bundle's config:
+the cgroup and limits, prestart and createRuntime hooks, external bind mounts, joined
+namespaces and its stdio pipes come back as they were.
+
+Options:
+   --image-path value           path for saving criu image files (default: ./checkpoint)
+   --work-path value            path for saving work files and logs (default: the image path)
+   --tcp-established            allow open tcp connections
+   --ext-unix-sk                allow external unix sockets
+   --shell-job                  allow shell jobs
+   --file-locks                 handle file locks, for safety
+   --lazy-pages                 use userfaultfd to lazily restore memory pages
+   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full' and 'strict'
+   --empty-ns value             create a namespace, but don't restore its properties (network)
+   --auto-dedup                 enable auto deduplication of memory images
+   --bundle value, -b value     path to the root of the bundle directory (default: current directory)
+   --detach, -d                 detach from the container's process
+   --pid-file value             file to write the process id to
+   --console-socket value       path to an AF_UNIX socket which will receive the pty master
+   --no-pivot                   accepted for runc's command line (CRIU sets up the root)
+   --no-subreaper               do not become the subreaper of the restored processes
+   --lsm-profile value          LSM profile for the restored processes, TYPE:NAME
+   --lsm-mount-context value    LSM mount context for the restore
 `,
   features: `Usage: dx-runtime features
 

@@ -176,6 +176,7 @@ export function parseGlobals(argv: string[], defaultRoot: string): { g: Globals;
       if (name === "root") g.root = v;
       else if (name === "log") g.log = v;
       else if (name === "rootless") g.rootless = v;
+      else if (name === "criu") g.criu = v;
       else if (name === "log-format") {
         if (v !== "text" && v !== "json") throw new RuntimeError(`invalid log-format: ${v}`);
         g.logFormat = v;

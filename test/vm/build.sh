@@ -46,8 +46,17 @@ KVER="$(cat "$KVER_FILE")"
 KDIR="$WORK/kernel/$KVER"
 # Only the few modules the guest loads are kept from the package; brd gives the guest
 # a block device (/dev/ram0, 1:0) for the io controller and device filter tests.
-KMODS="drivers/block/brd.ko"
-if [ ! -f "$KDIR/vmlinuz" ]; then
+# nf_tables (after what it needs) and the sock_diag modules: CRIU probes netfilter and
+# collects sockets through them, as on a real host. A dump fails without a word of its
+# own when one is missing: a sock_diag family (raw, packet) the kernel does not know
+# fails the socket collection, and without nf_conntrack_netlink the conntrack dump of
+# the container's network namespace gets EINVAL from nfnetlink.
+KMODS="drivers/block/brd.ko net/netfilter/nfnetlink.ko crypto/crc32c_generic.ko lib/libcrc32c.ko net/netfilter/nf_tables.ko net/ipv4/netfilter/nf_defrag_ipv4.ko net/ipv6/netfilter/nf_defrag_ipv6.ko net/netfilter/nf_conntrack.ko net/netfilter/nf_conntrack_netlink.ko net/unix/unix_diag.ko net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko net/ipv4/udp_diag.ko net/ipv4/raw_diag.ko net/packet/af_packet_diag.ko net/netlink/netlink_diag.ko net/netfilter/x_tables.ko net/netfilter/nft_compat.ko net/netfilter/xt_mark.ko"
+kmods_missing() {
+  for m in $KMODS; do [ -f "$KDIR/modules/$(basename "$m")" ] || return 0; done
+  return 1
+}
+if [ ! -f "$KDIR/vmlinuz" ] || kmods_missing; then
   mkdir -p "$WORK/debs"
   if ! ls "$WORK/debs"/linux-image-"$KVER"_*.deb >/dev/null 2>&1; then
     log "downloading linux-image-$KVER"
@@ -84,11 +93,20 @@ if [ -n "$(find "$REPO/src" "$REPO/native" -newer "$DX" -type f \( -name '*.ts' 
   fi
 fi
 RUNC="$(command -v runc || true)"
+# CRIU for the checkpoint/restore checks (the host's kernel may be one it cannot dump on).
+CRIU="$(command -v criu || true)"
+[ -n "$CRIU" ] || log "criu not found: the checkpoint checks will fail (apt-get install criu)"
 
 # --- is the initramfs current? ----------------------------------------------------
 INITRD="$WORK/initrd.cpio"
-inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$DX" "$BUSYBOX" "${MODULES[@]}")
+inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
 [ -n "$RUNC" ] && inputs+=("$RUNC")
+[ -n "$CRIU" ] && inputs+=("$CRIU")
+# The host tools copied into the guest for CRIU.
+for tool in xtables-nft-multi tar ip; do
+  p="$(command -v "$tool" || true)"
+  [ -n "$p" ] && inputs+=("$p")
+done
 stamp="$(stat -L -c '%n %s %Y' "${inputs[@]}" | md5sum | cut -d' ' -f1)"
 if [ -f "$INITRD" ] && [ "$(cat "$WORK/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
   log "initramfs up to date"
@@ -112,7 +130,15 @@ ln -sf ../bin "$T/usr/bin"
 ln -sf ../bin "$T/usr/sbin"
 cp "$DX" "$T/usr/local/bin/dx-runtime"
 [ -n "$RUNC" ] && cp "$RUNC" "$T/usr/local/bin/runc"
-for m in "${MODULES[@]}"; do cp "$m" "$T/lib/modules/"; done
+[ -n "$CRIU" ] && cp "$CRIU" "$T/usr/local/bin/criu"
+# A console socket receiver: the guest has no python to run test/lib's.
+cc -static -O2 -o "$T/usr/local/bin/recvtty" "$HERE/recvtty.c" || die "cannot build recvtty.c (cc -static)"
+# Numbered: init.sh loads them in this order, each after the ones it depends on.
+i=10
+for m in "${MODULES[@]}"; do
+  cp "$m" "$T/lib/modules/$i-$(basename "$m")"
+  i=$((i + 1))
+done
 
 # Shared libraries at their host paths: the bun executable and runc link glibc, koffi's
 # native addon (unpacked by bun at run time) needs libstdc++, and the runtime dlopens
@@ -134,6 +160,7 @@ seccomp_lib="$(ldconfig -p | awk '/libseccomp\.so\.2 .*x86-64/ && !found {print 
 {
   libs_of "$DX"
   [ -n "$RUNC" ] && libs_of "$RUNC"
+  [ -n "$CRIU" ] && libs_of "$CRIU"
   [ -n "$koffi_node" ] && libs_of "$koffi_node"
   echo "$seccomp_lib"
   libs_of "$seccomp_lib"
@@ -145,6 +172,41 @@ mkdir -p "$T/etc/ld.so.conf.d"
 echo "include /etc/ld.so.conf.d/*.conf" >"$T/etc/ld.so.conf"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$T/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
 ldconfig -r "$T" 2>/dev/null || log "warning: ldconfig -r failed"
+
+# CRIU locks a container's network during a dump with iptables-restore: the nf_tables
+# flavour, with the extensions its rules load.
+XT="$(command -v xtables-nft-multi || true)"
+if [ -n "$CRIU" ] && [ -n "$XT" ]; then
+  cp "$XT" "$T/usr/local/bin/xtables-nft-multi"
+  for n in iptables-restore ip6tables-restore iptables-save ip6tables-save iptables ip6tables; do ln -sf xtables-nft-multi "$T/usr/local/bin/$n"; done
+  libs_of "$XT" | while read -r lib; do copy_lib "$lib"; done
+  mkdir -p "$T/usr/lib/x86_64-linux-gnu/xtables"
+  cp /usr/lib/x86_64-linux-gnu/xtables/libxt_{mark,standard,MARK}.so /usr/lib/x86_64-linux-gnu/xtables/libip{,6}t_*.so "$T/usr/lib/x86_64-linux-gnu/xtables/" 2>/dev/null || true
+elif [ -n "$CRIU" ]; then
+  log "xtables-nft-multi not found: CRIU cannot lock the network (apt-get install iptables)"
+fi
+
+# CRIU saves and restores the content of a container's tmpfs mounts with GNU tar
+# (options busybox's lacks): it replaces busybox's applet in the guest.
+GTAR="$(command -v tar || true)"
+if [ -n "$CRIU" ] && [ -n "$GTAR" ] && "$GTAR" --version 2>/dev/null | grep -q "GNU tar"; then
+  rm -f "$T/bin/tar"
+  cp "$GTAR" "$T/bin/tar"
+  libs_of "$GTAR" | while read -r lib; do copy_lib "$lib"; done
+elif [ -n "$CRIU" ]; then
+  log "GNU tar not found: CRIU cannot dump a tmpfs (apt-get install tar)"
+fi
+
+# CRIU saves a network namespace's addresses, routes and rules with iproute2's
+# `ip ... save` (busybox's ip has no save): it replaces busybox's applet too.
+IPR="$(command -v ip || true)"
+if [ -n "$CRIU" ] && [ -n "$IPR" ] && "$IPR" -V 2>/dev/null | grep -q iproute2; then
+  rm -f "$T/bin/ip"
+  cp "$IPR" "$T/bin/ip"
+  libs_of "$IPR" | while read -r lib; do copy_lib "$lib"; done
+elif [ -n "$CRIU" ]; then
+  log "iproute2's ip not found: CRIU cannot dump a network namespace (apt-get install iproute2)"
+fi
 
 echo "root:x:0:0:root:/root:/bin/sh" >"$T/etc/passwd"
 echo "root:x:0:" >"$T/etc/group"

@@ -30,6 +30,8 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm /run /tmp
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
+# CRIU probes TCP repair over loopback before any dump or restore.
+ip link set lo up 2>/dev/null || echo "# cannot bring lo up"
 exec </dev/console >/dev/console 2>&1
 # Kernel messages on the console could split a VMTEST line; keep only emergencies.
 echo 1 >/proc/sys/kernel/printk
@@ -50,7 +52,7 @@ echo "# controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 for m in /lib/modules/*.ko; do
   [ -e "$m" ] || continue
   case "$m" in
-    */brd.ko) insmod "$m" rd_nr=1 rd_size=8192 || echo "# insmod $m failed" ;;
+    *-brd.ko) insmod "$m" rd_nr=1 rd_size=8192 || echo "# insmod $m failed" ;;
     *) insmod "$m" || echo "# insmod $m failed" ;;
   esac
 done

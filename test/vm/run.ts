@@ -164,7 +164,7 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
     timedOut = true;
     // Only the qemu we started, by its pid.
     if (qemu.pid) process.kill(qemu.pid, "SIGKILL");
-  }, opts.timeoutMs ?? 150_000);
+  }, opts.timeoutMs ?? 300_000);
   const exitCode: number | null = await new Promise((resolve) => {
     qemu.on("error", (e) => {
       console += `\nqemu could not start: ${e.message}\n`;
