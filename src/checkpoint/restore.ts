@@ -9,16 +9,15 @@ import { RuntimeError } from "../errors";
 import { debug, debugOn } from "../log";
 import type { Spec } from "../spec/types";
 import { loadSpec } from "../spec/load";
-import { OCI_VERSION, validateId, type StoredState } from "../state/store";
+import { validateId, type StoredState } from "../state/store";
 import { procStat } from "../state/proc";
 import { hookState } from "../state/status";
 import { openCgroup, type CgroupManager } from "../cgroups";
 import { runHooks } from "../hooks/run";
 import { NS_PROC_NAME } from "../container/plan";
-import { sendToConsoleSocket, undoCreate, writePidFile } from "../container/create";
+import { creatingState, sendToConsoleSocket, undoCreate, writePidFile } from "../container/create";
 import { destroy } from "../container/destroy";
 import { forwardSignals } from "../process/forward";
-import { userName } from "../rootless/owner";
 import { configFile, ensureDir, type CheckpointOptions } from "./options";
 import { prepareRestoreMounts, restoreExternalMounts } from "./mounts";
 import { requireCriu, swrk, type CriuOpts } from "./rpc";
@@ -58,22 +57,7 @@ export async function restore(ctx: Context, o: RestoreOptions): Promise<number> 
 
   ctx.store.claim(id);
   const release = ctx.store.lock(id);
-  const me = procStat(process.pid);
-  const st: StoredState = {
-    ociVersion: OCI_VERSION,
-    id,
-    status: "creating",
-    pid: 0,
-    startTime: 0,
-    bundle,
-    annotations: spec.annotations,
-    creator: { pid: process.pid, startTime: me?.startTime ?? 0 },
-    created: new Date().toISOString(),
-    rootfs,
-    owner: userName(),
-    config: spec,
-    systemdCgroup: ctx.options.systemdCgroup,
-  };
+  const st = creatingState(ctx, id, bundle, rootfs, spec);
   let cg: CgroupManager | undefined;
   let initPid = 0;
   const fds: number[] = [];

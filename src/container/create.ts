@@ -77,22 +77,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (locked) closeSync(lockFd);
     locked = false;
   };
-  const me = procStat(process.pid);
-  const st: StoredState = {
-    ociVersion: OCI_VERSION,
-    id,
-    status: "creating",
-    pid: 0,
-    startTime: 0,
-    bundle,
-    annotations: spec.annotations,
-    creator: { pid: process.pid, startTime: me?.startTime ?? 0 },
-    created: new Date().toISOString(),
-    rootfs,
-    owner: userName(),
-    config: spec,
-    systemdCgroup: ctx.options.systemdCgroup,
-  };
+  const st = creatingState(ctx, id, bundle, rootfs, spec);
   let cg: CgroupManager | undefined;
   let shared = false;
   let stub: Stub | undefined;
@@ -253,6 +238,25 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     if (e instanceof StubError) throw new RuntimeError(e.message);
     throw e;
   }
+}
+
+/** A container's first state: "creating", with this process as its creator. */
+export function creatingState(ctx: Context, id: string, bundle: string, rootfs: string, spec: Spec): StoredState {
+  return {
+    ociVersion: OCI_VERSION,
+    id,
+    status: "creating",
+    pid: 0,
+    startTime: 0,
+    bundle,
+    annotations: spec.annotations,
+    creator: { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? 0 },
+    created: new Date().toISOString(),
+    rootfs,
+    owner: userName(),
+    config: spec,
+    systemdCgroup: ctx.options.systemdCgroup,
+  };
 }
 
 /** Whether the stub will hand fds back: a pty master, a seccomp listener. */
