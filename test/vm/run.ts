@@ -139,22 +139,32 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
     "-append",
     append.join(" "),
   ];
+  return runQemu(args, opts.onLine, opts.timeoutMs ?? 300_000);
+}
+
+/**
+ * Runs qemu with `args` until it exits or `timeoutMs` passes (then kills it, by pid),
+ * passing each console line to `onLine`, and reads the VMTEST lines. The boot time is
+ * taken at the guest's first line, "# kernel ..." (after the firmware's terminal
+ * escapes on the same line, in some guests).
+ */
+export async function runQemu(args: string[], onLine: ((line: string) => void) | undefined, timeoutMs: number): Promise<VmRun> {
   const t0 = performance.now();
-  opts.onLine?.(`# qemu ${args.join(" ")}`);
+  onLine?.(`# qemu ${args.join(" ")}`);
   const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
-  let console = "";
+  let text = "";
   let pending = "";
   let bootMs = 0;
   const feed = (chunk: Buffer) => {
     const s = chunk.toString("utf8");
-    console += s;
+    text += s;
     pending += s;
     let nl: number;
     while ((nl = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, nl).replace(/\r$/, "");
       pending = pending.slice(nl + 1);
-      if (!bootMs && line.startsWith("# kernel")) bootMs = performance.now() - t0;
-      opts.onLine?.(line);
+      if (!bootMs && line.includes("# kernel ")) bootMs = performance.now() - t0;
+      onLine?.(line);
     }
   };
   qemu.stdout.on("data", feed);
@@ -162,19 +172,19 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    // Only the qemu we started, by its pid.
+    // Only the qemu started here, by its pid.
     if (qemu.pid) process.kill(qemu.pid, "SIGKILL");
-  }, opts.timeoutMs ?? 300_000);
+  }, timeoutMs);
   const exitCode: number | null = await new Promise((resolve) => {
     qemu.on("error", (e) => {
-      console += `\nqemu could not start: ${e.message}\n`;
+      text += `\nqemu could not start: ${e.message}\n`;
       resolve(null);
     });
     qemu.on("close", (code) => resolve(code));
   });
   clearTimeout(timer);
-  if (pending) opts.onLine?.(pending);
-  return { ...parseConsole(console), timedOut, exitCode, console, bootMs, totalMs: performance.now() - t0 };
+  if (pending) onLine?.(pending);
+  return { ...parseConsole(text), timedOut, exitCode, console: text, bootMs, totalMs: performance.now() - t0 };
 }
 
 function failedSummary(run: VmRun): string[] {

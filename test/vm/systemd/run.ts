@@ -10,10 +10,10 @@
 // temporary overlay and the image stays as built. The repository is shared read-only
 // over 9p (and bun's directory beside it): the guest copies dist/dx-runtime and bun from
 // them at the start of its run.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { parseConsole, pickAccel, REPO, type Accel, type VmRun } from "../run";
+import { pickAccel, REPO, runQemu, type Accel, type VmRun } from "../run";
 
 export const SYSTEMD_DIR = import.meta.dir;
 
@@ -100,43 +100,7 @@ export async function bootSystemdVm(img: SystemdImage, opts: SystemdRunOptions =
     "-virtfs",
     `local,path=${path.dirname(fs.realpathSync(path.join(REPO, "node_modules/@oven/bun-linux-x64/bin/bun")))},mount_tag=vmtools,security_model=none,readonly=on`,
   ];
-  const t0 = performance.now();
-  opts.onLine?.(`# qemu ${args.join(" ")}`);
-  const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  let pending = "";
-  let bootMs = 0;
-  const feed = (chunk: Buffer) => {
-    const s = chunk.toString("utf8");
-    text += s;
-    pending += s;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, nl).replace(/\r$/, "");
-      pending = pending.slice(nl + 1);
-      // (The first guest line follows the firmware's terminal escapes on the same line.)
-      if (!bootMs && line.includes("# kernel ")) bootMs = performance.now() - t0;
-      opts.onLine?.(line);
-    }
-  };
-  qemu.stdout.on("data", feed);
-  qemu.stderr.on("data", feed);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    // Only the qemu started here, by its pid.
-    if (qemu.pid) process.kill(qemu.pid, "SIGKILL");
-  }, opts.timeoutMs ?? 900_000);
-  const exitCode: number | null = await new Promise((resolve) => {
-    qemu.on("error", (e) => {
-      text += `\nqemu could not start: ${e.message}\n`;
-      resolve(null);
-    });
-    qemu.on("close", (code) => resolve(code));
-  });
-  clearTimeout(timer);
-  if (pending) opts.onLine?.(pending);
-  return { ...parseConsole(text), timedOut, exitCode, console: text, bootMs, totalMs: performance.now() - t0 };
+  return runQemu(args, opts.onLine, opts.timeoutMs ?? 900_000);
 }
 
 if (import.meta.main) {
