@@ -1,27 +1,7 @@
-// The few system calls checkpoint and restore need beyond src/native/libc: a seqpacket
+// The few system calls checkpoint and restore make through src/native/libc: a seqpacket
 // socketpair for `criu swrk`, a plain write on it, bind mounts of the rootfs, an fd's
 // flags (--status-fd) and a wait for a child Bun did not spawn (the restored init).
-import { koffi as K } from "../native/koffi";
-import { SysError, errno } from "../native/libc";
-
-type Fn = (...args: any[]) => any;
-let lib: Record<string, Fn> | undefined;
-
-function L(): Record<string, Fn> {
-  if (lib) return lib;
-  const c = K().load("libc.so.6");
-  lib = {
-    socketpair: c.func("int socketpair(int, int, int, _Out_ int *sv)"),
-    write: c.func("long write(int, const void *, size_t)"),
-    shutdown: c.func("int shutdown(int, int)"),
-    mount: c.func("int mount(const char *, const char *, const char *, unsigned long, const char *)"),
-    umount2: c.func("int umount2(const char *, int)"),
-    fcntl: c.func("int fcntl(int, int, ...)"),
-    waitpid: c.func("int waitpid(int, _Out_ int *status, int)"),
-    prctl: c.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
-  };
-  return lib;
-}
+import { SysError, errno, libcFunctions as L } from "../native/libc";
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;

@@ -29,9 +29,17 @@ function L(): Record<string, Fn> {
     open: c.func("int open(const char *, int, ...)"),
     umount2: c.func("int umount2(const char *, int)"),
     ioctl: c.func("int ioctl(int, unsigned long, ...)"),
+    socketpair: c.func("int socketpair(int, int, int, _Out_ int *sv)"),
+    shutdown: c.func("int shutdown(int, int)"),
+    mount: c.func("int mount(const char *, const char *, const char *, unsigned long, const char *)"),
+    waitpid: c.func("int waitpid(int, _Out_ int *status, int)"),
+    prctl: c.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
   };
   return lib;
 }
+
+/** The libc functions above, for the modules that wrap a few of their own (src/checkpoint/sys.ts). */
+export const libcFunctions = L;
 
 export class SysError extends Error {
   constructor(
