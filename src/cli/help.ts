@@ -33,6 +33,19 @@ Global options:
    --version, -v       print the version
 `;
 
+/** The CRIU options checkpoint and restore share, as runc lists them. */
+const CRIU_OPTIONS = `   --image-path value           path for saving criu image files (default: ./checkpoint)
+   --work-path value            path for saving work files and logs (default: the image path)
+   --tcp-established            allow open tcp connections
+   --ext-unix-sk                allow external unix sockets
+   --shell-job                  allow shell jobs
+   --file-locks                 handle file locks, for safety
+   --lazy-pages                 use userfaultfd to lazily restore memory pages
+   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full' and 'strict'
+   --empty-ns value             create a namespace, but don't restore its properties (network)
+   --auto-dedup                 enable auto deduplication of memory images
+`;
+
 export const HELP: Record<string, string> = {
   create: `Usage: dx-runtime create [command options] <container-id>
 
@@ -171,17 +184,7 @@ Save the state of a running container with CRIU (criu swrk). Without --leave-run
 or --pre-dump the container is stopped and deleted afterwards.
 
 Options:
-   --image-path value           path for saving criu image files (default: ./checkpoint)
-   --work-path value            path for saving work files and logs (default: the image path)
-   --tcp-established            allow open tcp connections
-   --ext-unix-sk                allow external unix sockets
-   --shell-job                  allow shell jobs
-   --file-locks                 handle file locks, for safety
-   --lazy-pages                 use userfaultfd to lazily restore memory pages
-   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full' and 'strict'
-   --empty-ns value             create a namespace, but don't restore its properties (network)
-   --auto-dedup                 enable auto deduplication of memory images
-   --parent-path value          path of a pre-dump's images, relative to --image-path
+${CRIU_OPTIONS}   --parent-path value          path of a pre-dump's images, relative to --image-path
    --leave-running              leave the process running after checkpointing
    --pre-dump                   dump the memory only, leaving the container running
    --status-fd value            with --lazy-pages: criu writes \\0 to this fd once ready
@@ -194,17 +197,7 @@ the cgroup and limits, prestart and createRuntime hooks, external bind mounts, j
 namespaces and its stdio pipes come back as they were.
 
 Options:
-   --image-path value           path for saving criu image files (default: ./checkpoint)
-   --work-path value            path for saving work files and logs (default: the image path)
-   --tcp-established            allow open tcp connections
-   --ext-unix-sk                allow external unix sockets
-   --shell-job                  allow shell jobs
-   --file-locks                 handle file locks, for safety
-   --lazy-pages                 use userfaultfd to lazily restore memory pages
-   --manage-cgroups-mode value  cgroups mode: 'soft' (default), 'full' and 'strict'
-   --empty-ns value             create a namespace, but don't restore its properties (network)
-   --auto-dedup                 enable auto deduplication of memory images
-   --bundle value, -b value     path to the root of the bundle directory (default: current directory)
+${CRIU_OPTIONS}   --bundle value, -b value     path to the root of the bundle directory (default: current directory)
    --detach, -d                 detach from the container's process
    --pid-file value             file to write the process id to
    --console-socket value       path to an AF_UNIX socket which will receive the pty master
