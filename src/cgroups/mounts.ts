@@ -181,3 +181,41 @@ export function hugePageSizes(): string[] {
   return sizes;
 }
 
+
+/** One v1 hierarchy as a container sees it under its /sys/fs/cgroup. */
+export interface V1HierarchyView {
+  /** the host directory of the container's cgroup in it */
+  dir: string;
+  /** the mount data that names the hierarchy: "cpu,cpuacct", "none,name=systemd" */
+  options: string;
+  /** controllers besides the directory's own name, each given a symlink to it */
+  links: string[];
+}
+
+/**
+ * The container's v1 paths (controller → dir) grouped by hierarchy, each named after
+ * the host's mount point ("cpu,cpuacct", "systemd") as runc names them. Co-mounted
+ * controllers are one hierarchy: a cgroup namespace may only mount it with all its
+ * controllers at once (a subset would be a new hierarchy: EPERM).
+ */
+export function v1HierarchyViews(paths: Record<string, string>, mounts = cgroupMounts()): Map<string, V1HierarchyView> {
+  const out = new Map<string, V1HierarchyView & { names: string[] }>();
+  for (const [key, dir] of Object.entries(paths)) {
+    if (key === HYBRID_KEY) continue;
+    const m = mountHolding(dir, "cgroup", mounts);
+    const name = m ? posix.basename(m.mountpoint) : key.replace(/^name=/, "");
+    const view = out.get(name) ?? { dir, options: "", links: [], names: [] };
+    view.names.push(key);
+    out.set(name, view);
+  }
+  for (const [name, view] of out) {
+    const order = mountHolding(view.dir, "cgroup", mounts)?.superOptions ?? [];
+    const rank = (n: string) => (order.indexOf(n) < 0 ? order.length : order.indexOf(n));
+    const names = view.names.sort((a, b) => rank(a) - rank(b));
+    const named = names.find((n) => n.startsWith("name="));
+    const controllers = names.filter((n) => !n.startsWith("name="));
+    view.options = named && !controllers.length ? `none,${named}` : [...controllers, ...(named ? [named] : [])].join(",");
+    view.links = controllers.filter((c) => c !== name);
+  }
+  return new Map([...out].map(([k, { names: _, ...v }]) => [k, v]));
+}

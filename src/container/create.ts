@@ -19,6 +19,7 @@ import { runHooks, runHooksWarn } from "../hooks/run";
 import { readFileSync } from "node:fs";
 import { openCgroup, type CgroupManager } from "../cgroups";
 import type { CgroupMountInfo } from "../mounts/plan";
+import { v1HierarchyViews } from "../cgroups/mounts";
 import { releaseHostMounts } from "../mounts/release";
 import { isRootless } from "../rootless/detect";
 import { applyRootless, createRootlessCgroup, ownCgroupPaths } from "../rootless/cgroup";
@@ -126,7 +127,7 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     const ns = spec.linux?.namespaces ?? [];
     const cgroupMount: CgroupMountInfo = {
       version: own.version,
-      paths: cg ? mountableCgroupPaths(cg) : mountableCgroupPaths({ version: own.version, paths: ownCgroupPaths(own.version) }),
+      ...(cg ? mountableCgroups(cg) : mountableCgroups({ version: own.version, paths: ownCgroupPaths(own.version) })),
       newNamespace: ns.some((n) => n.type === "cgroup" && !n.path),
     };
     const seccomp = spec.linux?.seccomp ? compileSeccompLazy(spec, ctx) : undefined;
@@ -160,7 +161,16 @@ export async function create(ctx: Context, o: CreateOptions): Promise<Created> {
     // count against pids.max. The init waits for GO, so nothing runs unlimited.
     if (rootless && !cg?.unit) {
       if (cg) applyRootless(cg, spec.linux?.resources, (m) => ctx.log.warn(m));
-    } else await cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+    } else {
+      try {
+        await cg!.apply(spec.linux?.resources, (m) => ctx.log.warn(m));
+      } catch (e) {
+        // An init that failed in its setup emptied its systemd scope, which systemd then
+        // removed: the init's own report says why, not the missing unit.
+        const died = await initFailure(stub, initPid);
+        throw died ?? e;
+      }
+    }
     st.pid = initPid;
     st.startTime = procStat(initPid)?.startTime ?? 0;
     st.namespaces = Object.fromEntries(ns.map((n) => [n.type, `/proc/${initPid}/ns/${NS_PROC_NAME[n.type]}`]));
@@ -264,6 +274,21 @@ export function passesFds(spec: Spec, proc: { terminal?: boolean }): boolean {
   return !!proc.terminal || !!spec.linux?.seccomp?.syscalls?.some((sc) => sc.action === "SCMP_ACT_NOTIFY");
 }
 
+/**
+ * The init's error report once it has died: with no process left holding the other end
+ * of ctl, the read cannot block. Undefined while it lives.
+ */
+async function initFailure(stub: Stub, initPid: number): Promise<Error | undefined> {
+  const st = procStat(initPid);
+  if (st && st.state !== "Z" && st.state !== "X") return undefined;
+  try {
+    const m = await stub.ch.recv();
+    return m?.type === Msg.ERROR ? stubError(m) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes already in the cgroup (none when it does not exist yet). */
 function existingPids(cg: CgroupManager): number[] {
   try {
@@ -273,15 +298,10 @@ function existingPids(cg: CgroupManager): number[] {
   }
 }
 
-/** v1: one dir per hierarchy, named as the container should see it; v2: the one dir. */
-function mountableCgroupPaths(cg: Pick<CgroupManager, "version" | "paths">): Record<string, string> {
-  if (cg.version === 2) return { "": Object.values(cg.paths)[0]! };
-  const out: Record<string, string> = {};
-  for (const [name, dir] of Object.entries(cg.paths)) {
-    if (!name) continue;
-    out[name] = dir;
-  }
-  return out;
+/** v2: the one dir; v1: one dir per hierarchy, named as the container should see it. */
+function mountableCgroups(cg: Pick<CgroupManager, "version" | "paths">): Pick<CgroupMountInfo, "paths" | "hierarchies"> {
+  if (cg.version === 2) return { paths: { "": Object.values(cg.paths)[0]! } };
+  return { paths: {}, hierarchies: Object.fromEntries(v1HierarchyViews(cg.paths)) };
 }
 
 export function compileSeccompLazy(spec: Spec, ctx: Context) {

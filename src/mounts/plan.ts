@@ -25,8 +25,10 @@ export interface SpecDevice {
 
 export interface CgroupMountInfo {
   version: 1 | 2;
-  /** hierarchy name (as it should appear under the mount point) → host dir of the container's cgroup */
+  /** v2: { "": host dir of the container's cgroup } */
   paths: Record<string, string>;
+  /** v1: hierarchy name (as it should appear under the mount point) → what it is */
+  hierarchies?: Record<string, { dir: string; options: string; links: string[] }>;
   newNamespace: boolean;
 }
 
@@ -204,15 +206,16 @@ function cgroupSteps(target: string, flags: number, inp: RootfsInput): Step[] {
     return steps;
   }
   steps.push(mount("tmpfs", target, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755", IN | MountHow.MKDIR));
-  for (const [name, dir] of Object.entries(cg.paths)) {
-    const sub = `${target}/${name.replace(/^name=/, "")}`;
+  for (const [name, h] of Object.entries(cg.hierarchies ?? {})) {
+    const sub = `${target}/${name}`;
     if (cg.newNamespace) {
-      const opts = name.startsWith("name=") ? `none,${name}` : name;
-      steps.push(mount("cgroup", sub, "cgroup", bindFlags, opts, IN | MountHow.MKDIR));
+      steps.push(mount("cgroup", sub, "cgroup", bindFlags, h.options, IN | MountHow.MKDIR));
     } else {
-      steps.push(mount(dir, sub, "", MS.BIND | MS.REC, "", IN | MountHow.MKDIR));
+      steps.push(mount(h.dir, sub, "", MS.BIND | MS.REC, "", IN | MountHow.MKDIR));
       steps.push(mount("", sub, "", MS.REMOUNT | MS.BIND | bindFlags, "", IN | MountHow.KEEP_LOCKED));
     }
+    // "cpu" and "cpuacct" lead to "cpu,cpuacct", as on the host.
+    for (const link of h.links) steps.push({ op: Op.SYMLINK, fields: [str(name), str(`${target}/${link}`)] });
   }
   if (flags & MS.RDONLY) steps.push(mount("", target, "", MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, "", IN | MountHow.KEEP_LOCKED));
   return steps;

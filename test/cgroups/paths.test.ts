@@ -7,7 +7,7 @@ import { blkioWeightToIOWeight, i64, sharesToWeight, swapToV2, u64 } from "../..
 import { DEFAULT_ALLOWED_DEVICES, deviceRules, ruleString } from "../../src/cgroups/devices";
 import { CgroupError } from "../../src/cgroups/errors";
 import { cgroupVersion, openCgroup } from "../../src/cgroups";
-import { cgroupMounts, parseMountinfo, procCgroups, v1Hierarchies } from "../../src/cgroups/mounts";
+import { cgroupMounts, parseMountinfo, procCgroups, v1HierarchyViews, v1Hierarchies } from "../../src/cgroups/mounts";
 import { cleanPath, innerPath, resolveV2Path } from "../../src/cgroups/paths";
 import { emptyStats, parseCpuList, statsEvent } from "../../src/cgroups/stats";
 import { expandSlice, systemdCgroupPath } from "../../src/cgroups/systemd";
@@ -81,6 +81,30 @@ describe("mounts", () => {
       { root: "/", mountpoint: "/sys/fs/cgroup/memory", fstype: "cgroup", superOptions: ["rw", "memory"] },
       { root: "/sub", mountpoint: "/mnt/with space", fstype: "cgroup2", superOptions: ["rw", "nsdelegate"] },
     ]);
+  });
+  test("v1 hierarchies as a container mounts them: co-mounted ones whole, with links", () => {
+    const mounts = parseMountinfo(
+      "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n" +
+        "32 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n" +
+        "33 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n" +
+        "34 30 0:31 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n",
+    );
+    const d = "/a.slice/b.scope";
+    const views = v1HierarchyViews(
+      {
+        cpuacct: `/sys/fs/cgroup/cpu,cpuacct${d}`,
+        cpu: `/sys/fs/cgroup/cpu,cpuacct${d}`,
+        memory: `/sys/fs/cgroup/memory${d}`,
+        "name=systemd": `/sys/fs/cgroup/systemd${d}`,
+        "": `/sys/fs/cgroup/unified${d}`,
+      },
+      mounts,
+    );
+    expect(Object.fromEntries(views)).toEqual({
+      "cpu,cpuacct": { dir: `/sys/fs/cgroup/cpu,cpuacct${d}`, options: "cpu,cpuacct", links: ["cpu", "cpuacct"] },
+      memory: { dir: `/sys/fs/cgroup/memory${d}`, options: "memory", links: [] },
+      systemd: { dir: `/sys/fs/cgroup/systemd${d}`, options: "none,name=systemd", links: [] },
+    });
   });
   test("this process's cgroups come from /proc/self/cgroup", () => {
     const own = procCgroups();

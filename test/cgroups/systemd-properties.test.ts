@@ -33,6 +33,57 @@ describe("systemd properties", () => {
     expect(p.DevicePolicy).toBeUndefined();
   });
 
+  test("cgroup v1: runc's v1 names (MemoryLimit, CPUShares, BlockIOWeight), no v2-only ones", () => {
+    const p = byName(
+      resourceProperties(
+        { memory: { limit: 64 << 20, reservation: 1 << 20, swap: 128 << 20 }, cpu: { shares: 512, quota: 20000 }, pids: { limit: 20 }, blockIO: { weight: 300 } },
+        { devices: false, version: 1 },
+      ),
+    );
+    expect(p.MemoryLimit).toEqual(["t", String(64 << 20)]);
+    expect(p.CPUShares).toEqual(["t", "512"]);
+    expect(p.BlockIOWeight).toEqual(["t", "300"]);
+    expect(p.TasksMax).toEqual(["t", "20"]);
+    expect(p.CPUQuotaPerSecUSec).toEqual(["t", "200000"]);
+    for (const k of ["MemoryMax", "MemoryLow", "MemorySwapMax", "CPUWeight", "IOWeight"]) expect(p[k]).toBeUndefined();
+  });
+
+  test("unified keys systemd has a property for; they come after the translated ones", () => {
+    const list = resourceProperties(
+      {
+        memory: { limit: 64 << 20 },
+        unified: {
+          "memory.max": "max",
+          "memory.high": " 50000000\n",
+          "memory.min": "1000",
+          "memory.swap.max": "0",
+          "cpu.weight": "300",
+          "cpu.max": "max 50000",
+          "pids.max": "7",
+          "cpuset.cpus": "1",
+          "io.weight": "200",
+          "memory.oom.group": "1",
+        },
+      },
+      { devices: false },
+    );
+    const p = byName(list);
+    expect(list.filter(([k]) => k === "MemoryMax").map(([, v]) => v)).toEqual([["t", String(64 << 20)], ["t", INFINITY]]);
+    expect(p.MemoryMax).toEqual(["t", INFINITY]);
+    expect(p.MemoryHigh).toEqual(["t", "50000000"]);
+    expect(p.MemoryMin).toEqual(["t", "1000"]);
+    expect(p.MemorySwapMax).toEqual(["t", "0"]);
+    expect(p.CPUWeight).toEqual(["t", "300"]);
+    expect(p.CPUQuotaPeriodUSec).toEqual(["t", "50000"]);
+    expect(p.CPUQuotaPerSecUSec).toEqual(["t", INFINITY]);
+    expect(p.TasksMax).toEqual(["t", "7"]);
+    expect(p.AllowedCPUs).toEqual(["ay", [2]]);
+    expect(Object.keys(p)).not.toContain("OOMPolicy");
+    expect(byName(resourceProperties({ unified: { "cpu.max": "20000" } }, { devices: false })).CPUQuotaPerSecUSec).toEqual(["t", "200000"]);
+    expect(() => resourceProperties({ unified: { "pids.max": "lots" } }, { devices: false })).toThrow(/pids.max/);
+    expect(() => resourceProperties({ unified: { "cpu.max": "1 2 3" } }, { devices: false })).toThrow(/cpu.max/);
+  });
+
   test("-1 is infinity; 0 and absent leave a property out", () => {
     const p = byName(resourceProperties({ memory: { limit: -1 }, pids: { limit: -1 }, cpu: { quota: -1 } }, { devices: false }));
     expect(p.MemoryMax).toEqual(["t", INFINITY]);

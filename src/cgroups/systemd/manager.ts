@@ -9,8 +9,9 @@ import type { LinuxResources } from "../../spec/types";
 import { CgroupError } from "../errors";
 import type { CgroupConfig, CgroupJoin, CgroupManager } from "../manager";
 import type { Stats } from "../stats";
+import { unifiedMount } from "../mounts";
 import { DEFAULT_SCOPE_PREFIX, systemdCgroupPath } from "../systemd";
-import { hostUid, type SystemdBus } from "./dbus";
+import { hostUid, type Property, type SystemdBus } from "./dbus";
 import { resourceProperties } from "./properties";
 
 /** sd_booted(): systemd is the init system (it creates this directory early in boot). */
@@ -101,17 +102,22 @@ export class SystemdManager implements CgroupManager {
     const pid = this.cfg.pid;
     if (!pid) throw new CgroupError("cgroup: systemd: no process to start the unit with");
     const { slice } = unitOf(this.cfg, this.user);
-    const props: [string, [string, unknown]][] = [
+    // A name ending in ".slice" makes the container's unit a slice, which hangs from its
+    // parent by Wants= (runc 1.1); a scope goes into its slice, delegated. systemd takes
+    // no PIDs for a slice and refuses the unit, as it refuses runc's.
+    const place: Property[] = this.unit.endsWith(".slice")
+      ? [["Wants", ["as", [slice]]]]
+      : [...(slice !== "-.slice" ? [["Slice", ["s", slice]] as Property] : []), ["Delegate", ["b", true]]];
+    const props: Property[] = [
       ["Description", ["s", `dx-runtime container ${this.cfg.id}`]],
+      ...place,
       ["PIDs", ["au", [pid]]],
-      ["Delegate", ["b", true]],
-      ["DefaultDependencies", ["b", false]],
       ["MemoryAccounting", ["b", true]],
       ["CPUAccounting", ["b", true]],
-      ["IOAccounting", ["b", true]],
+      [this.version === 1 ? "BlockIOAccounting" : "IOAccounting", ["b", true]],
       ["TasksAccounting", ["b", true]],
+      ["DefaultDependencies", ["b", false]],
     ];
-    if (this.unit.endsWith(".scope") && slice !== "-.slice") props.splice(1, 0, ["Slice", ["s", slice]]);
     const b = await bus(this.user);
     let result: string;
     try {
@@ -148,7 +154,7 @@ export class SystemdManager implements CgroupManager {
     // A user's manager cannot filter devices (no BPF without privilege), nor can the
     // runtime: a rootless container has only the device nodes it was given.
     if (this.user) opts = { ...opts, devices: false };
-    const props = resourceProperties(r, opts);
+    const props = resourceProperties(r, { ...opts, version: this.version });
     if (props.length) {
       const b = await bus(this.user);
       try {
@@ -162,8 +168,11 @@ export class SystemdManager implements CgroupManager {
     }
     // The process systemd placed in the new scope cloned the init there; if it stays
     // to wait for it, it goes back to the runtime's own cgroup.
-    if (this.placed && this.version === 2) {
-      leaveScope(this.placed, this.mount);
+    // (On v1 the stub itself leaves the v1 hierarchies; a hybrid host's unified one,
+    // where systemd tracks the unit, is left here as on v2.)
+    if (this.placed) {
+      const unified = this.version === 2 ? this.mount : unifiedMount(this.mount)?.mountpoint;
+      if (unified) leaveScope(this.placed, unified);
       this.placed = 0;
     }
     await this.inner.apply(r, warn, opts);

@@ -94,36 +94,90 @@ export function deviceProperties(rules: readonly DeviceRule[]): Property[] {
 }
 
 /**
- * The unit properties for `r`. `devices` is false for an update that does not mention
- * devices, which must leave a running container's allowlist alone.
+ * The unit properties for `r`, as runc 1.1 gives them for each cgroup version (v1:
+ * genV1ResourcesProperties, v2: genV2ResourcesProperties). `devices` is false for an
+ * update that does not mention devices, which must leave a running container's
+ * allowlist alone.
  */
-export function resourceProperties(r: LinuxResources | undefined, opts: { devices?: boolean } = {}): Property[] {
+export function resourceProperties(r: LinuxResources | undefined, opts: { devices?: boolean; version?: 1 | 2 } = {}): Property[] {
   const p: Property[] = [];
   const res = r ?? {};
+  const v1 = opts.version === 1;
+  if (opts.devices !== false) p.push(...deviceProperties(deviceRules(res.devices)));
   const mem = res.memory;
   if (mem) {
     const max = limit(mem.limit);
-    if (max !== undefined) p.push(["MemoryMax", u64(max)]);
-    const low = limit(mem.reservation);
-    if (low !== undefined) p.push(["MemoryLow", u64(low)]);
-    const swap = swapToV2(mem.swap, mem.limit);
-    if (swap !== undefined) p.push(["MemorySwapMax", u64(swap === "max" ? INFINITY : swap)]);
+    if (max !== undefined) p.push([v1 ? "MemoryLimit" : "MemoryMax", u64(max)]);
+    if (!v1) {
+      const low = limit(mem.reservation);
+      if (low !== undefined) p.push(["MemoryLow", u64(low)]);
+      const swap = swapToV2(mem.swap, mem.limit);
+      if (swap !== undefined) p.push(["MemorySwapMax", u64(swap === "max" ? INFINITY : swap)]);
+    }
   }
   const cpu = res.cpu;
-  if (cpu) {
-    if (cpu.shares) p.push(["CPUWeight", u64(sharesToWeight(cpu.shares))]);
-    const period = cpu.period ?? 0;
-    if (cpu.quota !== undefined && cpu.quota !== 0) {
-      p.push(["CPUQuotaPerSecUSec", u64(quotaPerSecUSec(cpu.quota, period || 100_000))]);
-    }
-    if (period) p.push(["CPUQuotaPeriodUSec", u64(period)]);
-    if (cpu.cpus) p.push(["AllowedCPUs", ["ay", setToBytes(cpu.cpus, "cpuset.cpus")]]);
-    if (cpu.mems) p.push(["AllowedMemoryNodes", ["ay", setToBytes(cpu.mems, "cpuset.mems")]]);
-  }
+  if (cpu?.shares) p.push(v1 ? ["CPUShares", u64(cpu.shares)] : ["CPUWeight", u64(sharesToWeight(cpu.shares))]);
+  if (cpu) p.push(...quotaProperties(cpu.quota ?? 0, cpu.period ?? 0));
+  // runc 1.1 sets no IOWeight on v2 and leaves io.weight to the files; systemd told the
+  // weight keeps it when it realizes the unit again (daemon-reload), where its default
+  // would otherwise be written back.
+  const weight = res.blockIO?.weight;
+  if (weight) p.push(v1 ? ["BlockIOWeight", u64(weight)] : ["IOWeight", u64(blkioWeightToIOWeight(weight))]);
   const pids = res.pids?.limit;
-  if (pids !== undefined && pids !== 0) p.push(["TasksMax", u64(pids < 0 ? INFINITY : pids)]);
-  const io = res.blockIO;
-  if (io?.weight) p.push(["IOWeight", u64(blkioWeightToIOWeight(io.weight))]);
-  if (opts.devices !== false) p.push(...deviceProperties(deviceRules(res.devices)));
+  if (pids !== undefined && (pids > 0 || pids === -1)) p.push(["TasksMax", u64(pids < 0 ? INFINITY : pids)]);
+  if (cpu?.cpus) p.push(["AllowedCPUs", ["ay", setToBytes(cpu.cpus, "cpuset.cpus")]]);
+  if (cpu?.mems) p.push(["AllowedMemoryNodes", ["ay", setToBytes(cpu.mems, "cpuset.mems")]]);
+  if (!v1 && res.unified) p.push(...unifiedProperties(res.unified));
+  return p;
+}
+
+/** CPUQuotaPeriodUSec and CPUQuotaPerSecUSec for a quota and period (0: unset), as runc's addCpuQuota. */
+function quotaProperties(quota: number, period: number): Property[] {
+  const p: Property[] = [];
+  if (period) p.push(["CPUQuotaPeriodUSec", u64(period)]);
+  if (quota !== 0 || period !== 0) p.push(["CPUQuotaPerSecUSec", u64(quota > 0 ? quotaPerSecUSec(quota, period || 100_000) : INFINITY)]);
+  return p;
+}
+
+const UNIFIED_MEMORY: Record<string, string> = {
+  "memory.high": "MemoryHigh",
+  "memory.low": "MemoryLow",
+  "memory.min": "MemoryMin",
+  "memory.max": "MemoryMax",
+  "memory.swap.max": "MemorySwapMax",
+};
+
+/**
+ * linux.resources.unified keys systemd has a property for (runc's
+ * unifiedResToSystemdProps); the others reach only the files, written after.
+ */
+export function unifiedProperties(unified: Record<string, string>): Property[] {
+  const p: Property[] = [];
+  const bad = (k: string, v: string) => new CgroupError(`cgroup: unified resource ${JSON.stringify(k)} value invalid: ${JSON.stringify(v)}`);
+  const num = (k: string, v: string, max: boolean): string => {
+    if (max && v === "max") return INFINITY;
+    if (!/^\d+$/.test(v) || BigInt(v) > BigInt(INFINITY)) throw bad(k, v);
+    return String(BigInt(v));
+  };
+  for (const [k, raw] of Object.entries(unified)) {
+    if (k.includes("/")) throw new CgroupError(`cgroup: unified resource ${JSON.stringify(k)} must be a file name (no slashes)`);
+    if (k.indexOf(".") <= 0) throw new CgroupError(`cgroup: unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
+    const v = raw.trim();
+    if (k === "cpu.max") {
+      const f = v.split(/\s+/);
+      if (f.length < 1 || f.length > 2 || !f[0]) throw bad(k, v);
+      const quota = f[0] === "max" ? 0 : Number(num(k, f[0], false));
+      const period = f.length === 2 ? Number(num(k, f[1]!, false)) : 100_000;
+      p.push(...quotaProperties(quota, period));
+    } else if (k === "cpu.weight") {
+      p.push(["CPUWeight", u64(num(k, v, false))]);
+    } else if (k === "cpuset.cpus" || k === "cpuset.mems") {
+      p.push([k === "cpuset.cpus" ? "AllowedCPUs" : "AllowedMemoryNodes", ["ay", setToBytes(v, k)]]);
+    } else if (UNIFIED_MEMORY[k]) {
+      p.push([UNIFIED_MEMORY[k]!, u64(num(k, v, true))]);
+    } else if (k === "pids.max") {
+      p.push(["TasksMax", u64(num(k, v, true))]);
+    }
+  }
   return p;
 }

@@ -145,7 +145,7 @@ t_legacy() {
   local rt=$1 RT="/usr/local/bin/$1" root=$B/root-legacy-$1
   [ "$rt" = runc ] && RT=/usr/bin/runc
   local id=lg-$rt unit=dxt-lg-$rt.scope bundle=$B/b-lg-$rt out
-  mkbundle "$bundle" '["sleep","1000"]' "vmt-lg.slice:dxt:$id" '{"memory":{"limit":67108864},"pids":{"limit":20}}'
+  mkbundle "$bundle" '["sleep","1000"]' "vmt-lg.slice:dxt:$id" '{"memory":{"limit":67108864},"pids":{"limit":20},"cpu":{"shares":512}}'
   out=$(rtc "$RT" --root "$root" --systemd-cgroup create --bundle "$bundle" "$id" 2>&1) \
     || { fail "legacy-$rt-create" "$out"; echo "# state: $(cat $root/$id/state.json 2>&1 | grep -o '"cgroup":{[^}]*}')"
       echo "# pid1: $(cat /proc/1/cgroup | tr '\n' ' ')"; rtc "$RT" --root "$root" delete -f "$id"; return; }
@@ -159,11 +159,85 @@ t_legacy() {
   pid=$(rtc "$RT" --root "$root" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
   expect "legacy-$rt-init-in-cpuset" "$(grep -c ":cpuset:$rel\$" /proc/$pid/cgroup 2>&1)" 1
   expect "legacy-$rt-init-in-memory" "$(grep -c ":memory:$rel\$" /proc/$pid/cgroup 2>&1)" 1
+  # systemd is given the v1 limits by their v1 names, as runc gives them.
+  expect "legacy-$rt-unit-cpushares" "$(prop $unit CPUShares)" 512
+  expect "legacy-$rt-unit-tasksmax" "$(prop $unit TasksMax)" 20
+  expect "legacy-$rt-cpu.shares" "$(cat $CG/cpu$rel/cpu.shares 2>&1)" 512
+  rtc "$RT" --root "$root" start "$id"
+  # Co-mounted hierarchies (cpu,cpuacct) are mounted whole in the cgroup namespace,
+  # each controller's name a link to them.
+  out=$(rtc "$RT" --root "$root" exec "$id" cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu,cpuacct/cpu.shares /sys/fs/cgroup/net_prio/net_cls.classid 2>&1)
+  expect "legacy-$rt-exec-comounted" "$(echo $out)" "512 512 0"
   out=$(rtc "$RT" --root "$root" update --memory 134217728 "$id" 2>&1) || fail "legacy-$rt-update" "$out"
   expect "legacy-$rt-update-memory" "$(cat $CG/memory$rel/memory.limit_in_bytes 2>&1)" 134217728
+  rtc "$RT" --root "$root" pause "$id"
+  expect "legacy-$rt-pause" "$(cat $CG/freezer$rel/freezer.state 2>&1):$(rtc "$RT" --root "$root" state "$id" | grep -o '"status": *"[a-z]*"' | tr -d ' ')" 'FROZEN:"status":"paused"'
+  rtc "$RT" --root "$root" resume "$id"
+  expect "legacy-$rt-resume" "$(cat $CG/freezer$rel/freezer.state 2>&1):$(rtc "$RT" --root "$root" state "$id" | grep -o '"status": *"[a-z]*"' | tr -d ' ')" 'THAWED:"status":"running"'
   rtc "$RT" --root "$root" delete -f "$id" >/dev/null
   expect "legacy-$rt-unit-gone" "$(prop $unit LoadState)" not-found
   expect "legacy-$rt-dirs-gone" "$(ls -d $CG/*$rel 2>/dev/null | wc -l)" 0
+  # run in the foreground: the process that waits for the init leaves the unit, in the
+  # v1 hierarchies and the hybrid unified one.
+  id=lgfg-$rt unit=dxt-lgfg-$rt.scope bundle=$B/b-lgfg-$rt rel=/vmt.slice/vmt-lg.slice/dxt-lgfg-$rt.scope
+  mkbundle "$bundle" '["sh","-c","cat /sys/fs/cgroup/systemd/cgroup.procs /sys/fs/cgroup/memory/cgroup.procs | wc -l; sleep 3"]' "vmt-lg.slice:dxt:$id" '{}'
+  # Once the sleep runs (the shell execs it), it is all the unified cgroup holds.
+  ( for i in $(seq 80); do
+      comms=$(for p in $(cat $CG/unified$rel/cgroup.procs 2>/dev/null); do cat /proc/$p/comm; done | sort | tr '\n' ' ')
+      case "$comms" in *sleep*) break ;; esac; sleep 0.1
+    done; echo "$comms" >$B/lgfg-unified ) &
+  out=$(cd "$bundle" && timeout 60 "$RT" --root "$root" --systemd-cgroup run "$id" 2>&1 </dev/null)
+  wait
+  expect "legacy-$rt-run-foreground" "$(echo "$out" | tail -1 | tr -d ' ')" 6
+  expect "legacy-$rt-run-foreground-unified" "$(cat $B/lgfg-unified)" "sleep "
+  "$RT" --root "$root" delete -f "$id" >/dev/null 2>&1
+  expect "legacy-$rt-run-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "legacy-$rt-run-dirs-gone" "$(ls -d $CG/*$rel 2>/dev/null | wc -l)" 0
+}
+
+# A cgroupsPath whose name ends in ".slice": the container's unit is that slice, not a
+# scope (runc 1.1: Wants= its parent slice, no Slice= nor Delegate=, and the init's pid
+# in PIDs, which systemd takes for no slice: it refuses the unit). Both refuse the
+# container alike and leave nothing behind.
+t_slice_unit() {
+  local rt=$1 RT="/usr/local/bin/$1" root=$B/root-slice-$1
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=sl-$rt unit bundle=$B/b-sl-$rt out rc
+  unit=vmt-sl$(echo "$rt" | tr -d '-').slice
+  mkbundle "$bundle" '["sleep","1000"]' "vmt.slice:dxt:$unit" '{"memory":{"limit":67108864}}'
+  out=$(rtc "$RT" --root "$root" --systemd-cgroup create --bundle "$bundle" "$id" 2>&1); rc=$?
+  case "$rc:$out" in
+    0:*) fail "$rt-systemd-slice-refused" "created: systemd took PIDs for a slice" ;;
+    *"Cannot set property PIDs"*) ok "$rt-systemd-slice-refused" ;;
+    *) fail "$rt-systemd-slice-refused" "$out" ;;
+  esac
+  local left
+  left="$(rtc "$RT" --root "$root" state "$id" >/dev/null 2>&1 && echo state) $(prop $unit ActiveState) $(ls -d $CG/vmt.slice/$unit $CG/$unit 2>/dev/null)"
+  expect "$rt-systemd-slice-nothing-left" "$left" " inactive "
+  rtc "$RT" --root "$root" delete -f "$id" >/dev/null
+}
+
+# linux.resources.unified keys systemd has properties for are given as properties
+# (runc's unifiedResToSystemdProps), after and over the translated limits; the others
+# (io.weight) reach only the files.
+t_unified_props() {
+  local rt=$1 RT="/usr/local/bin/$1" root=$B/root-uni-$1
+  [ "$rt" = runc ] && RT=/usr/bin/runc
+  local id=un-$rt unit=dxt-un-$rt.scope bundle=$B/b-un-$rt out
+  mkbundle "$bundle" '["sleep","1000"]' "vmt.slice:dxt:$id" \
+    '{"memory":{"limit":67108864},"pids":{"limit":20},"unified":{"memory.max":"100000000","memory.high":"50000000","memory.low":"4096","cpu.weight":"300","cpu.max":"30000 100000","pids.max":"7","cpuset.cpus":"1","io.weight":"200"}}'
+  out=$(rtc "$RT" --root "$root" --systemd-cgroup create --bundle "$bundle" "$id" 2>&1) \
+    || { fail "$rt-systemd-unified-create" "$out"; rtc "$RT" --root "$root" delete -f "$id"; return; }
+  local p
+  for p in MemoryMax=100000000 MemoryHigh=50000000 MemoryLow=4096 CPUWeight=300 CPUQuotaPerSecUSec=300ms TasksMax=7 AllowedCPUs=1; do
+    expect "$rt-systemd-unified-${p%%=*}" "$(prop $unit ${p%%=*})" "${p#*=}"
+  done
+  expect "$rt-systemd-unified-IOWeight" "$(prop $unit IOWeight)" "[not set]"
+  local dir=$CG/vmt.slice/$unit
+  expect "$rt-systemd-unified-files" "$(cd $dir && cat memory.max memory.high cpu.weight cpu.max pids.max cpuset.cpus io.weight 2>&1 | tr '\n' ' ')" \
+    "99999744 49999872 300 30000 100000 7 1 default 200 "
+  rtc "$RT" --root "$root" delete -f "$id" >/dev/null
+  expect "$rt-systemd-unified-unit-gone" "$(prop $unit LoadState)" not-found
 }
 
 # run in the foreground: the stub waits for the init outside the scope.
@@ -306,6 +380,8 @@ for rt in dx-runtime runc; do
   want direct && t_direct $rt $n
   want foreground && t_foreground $rt
   want podman && t_podman $rt
+  want sdslice && t_slice_unit $rt
+  want sdunified && t_unified_props $rt
 done
 echo "# runtime checks done at $(up) s"
 for rt in dx-runtime runc; do

@@ -1,42 +1,65 @@
-// The systemd guest: Debian bookworm with systemd as PID 1 on cgroup v2 (see
-// build-image.sh), running test/vm/systemd/guest-tests.sh: --systemd-cgroup against a
-// real systemd, podman with cgroup_manager systemd, containerd's CRI with
-// SystemdCgroup = true, each beside runc. Each VMTEST line of the guest becomes one
-// test here. A guest that cannot be built or booted fails the first test: it is never
-// skipped.
+// The systemd guest: Debian bookworm with systemd as PID 1 (see build-image.sh), running
+// test/vm/systemd/guest-tests.sh: --systemd-cgroup against a real systemd, podman with
+// cgroup_manager systemd, containerd's CRI with SystemdCgroup = true, each beside runc.
+// It boots twice: on cgroup v2 with every group, then on cgroup v1 (the legacy
+// hierarchies, systemd.unified_cgroup_hierarchy=0) with the "legacy" group alone. Each
+// VMTEST line of the guest becomes one test here. A guest that cannot be built or
+// booted fails the first test of its boot: it is never skipped.
 import { describe, expect, test } from "bun:test";
 import type { VmRun } from "../run";
-import { bootSystemdVm, buildSystemdImage } from "./run";
+import { bootSystemdVm, buildSystemdImage, type SystemdImage } from "./run";
 
 const VM_TIMEOUT_MS = Number(process.env.VM_TIMEOUT_MS ?? 900_000);
 
-let run: VmRun | undefined;
-let setupError: Error | undefined;
-try {
-  run = await bootSystemdVm(buildSystemdImage(), { timeoutMs: VM_TIMEOUT_MS });
-} catch (e) {
-  setupError = e as Error;
+interface Boot {
+  run?: VmRun;
+  error?: Error;
 }
+
+let image: SystemdImage | undefined;
+let imageError: Error | undefined;
+try {
+  image = buildSystemdImage();
+} catch (e) {
+  imageError = e as Error;
+}
+
+async function boot(legacy: boolean): Promise<Boot> {
+  if (!image) return { error: imageError };
+  try {
+    return { run: await bootSystemdVm(image, { legacy, timeoutMs: VM_TIMEOUT_MS }) };
+  } catch (e) {
+    return { error: e as Error };
+  }
+}
+
+const v2 = await boot(false);
+const v1 = await boot(true);
 
 const tail = (text: string, lines = 60) => text.split("\n").slice(-lines).join("\n");
 
-describe("systemd VM", () => {
-  test("builds, boots and runs the guest suite to its end", () => {
-    if (setupError) throw setupError;
-    const r = run!;
-    if (r.timedOut || !r.done) {
-      throw new Error(
-        `${r.timedOut ? `killed after ${VM_TIMEOUT_MS} ms` : `qemu exited with ${r.exitCode}`} before \`VMTEST done\`; console tail:\n${tail(r.console)}`,
-      );
-    }
-    expect(r.summary!.passed + r.summary!.failed + r.summary!.skipped).toBe(r.results.length);
-    // Guards against a guest that stops early yet still prints a summary.
-    expect(r.results.length).toBeGreaterThan(60);
-  });
-
-  for (const r of run?.results ?? []) {
-    test(`guest: ${r.name}`, () => {
-      if (r.status !== "ok") throw new Error(`${r.status}: ${r.reason ?? ""}`);
+function suite(name: string, b: Boot, minResults: number): void {
+  describe(name, () => {
+    test("builds, boots and runs the guest suite to its end", () => {
+      if (b.error) throw b.error;
+      const r = b.run!;
+      if (r.timedOut || !r.done) {
+        throw new Error(
+          `${r.timedOut ? `killed after ${VM_TIMEOUT_MS} ms` : `qemu exited with ${r.exitCode}`} before \`VMTEST done\`; console tail:\n${tail(r.console)}`,
+        );
+      }
+      expect(r.summary!.passed + r.summary!.failed + r.summary!.skipped).toBe(r.results.length);
+      // Guards against a guest that stops early yet still prints a summary.
+      expect(r.results.length).toBeGreaterThan(minResults);
     });
-  }
-});
+
+    for (const r of b.run?.results ?? []) {
+      test(`guest: ${r.name}`, () => {
+        if (r.status !== "ok") throw new Error(`${r.status}: ${r.reason ?? ""}`);
+      });
+    }
+  });
+}
+
+suite("systemd VM", v2, 60);
+suite("systemd VM on cgroup v1", v1, 40);
