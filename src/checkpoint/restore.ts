@@ -147,7 +147,6 @@ export async function restore(ctx: Context, o: RestoreOptions): Promise<number> 
     undo.push(prepareRestoreMounts(spec, bundle, rootfs));
     const ext = restoreExternalMounts(spec, bundle, rootfs);
     if (ext.length) opts.ext_mnt = ext;
-    if (o.manageCgroupsMode) opts.manage_cgroups_mode = o.manageCgroupsMode;
     // The init's stdio pipes at dump time are found again in ours (criu's 0-2).
     stdioNames.forEach((name, i) => {
       if (typeof name === "string" && name.includes("pipe:")) inherit.push({ key: name, fd: i });
