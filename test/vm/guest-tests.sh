@@ -9,7 +9,7 @@
 # runtime's own error message: it is never skipped, so the summary shows what is left.
 #
 # Environment: RUNTIME (dx-runtime or runc, looked up under /usr/local/bin),
-# ONLY (a substring: run only the groups whose name contains it), EXCEPT (a substring:
+# ONLY (substrings, comma-separated: run only the groups whose name contains one), EXCEPT (a substring:
 # leave out the groups whose name contains it; for a guest that lacks what they need).
 
 RUNTIME="${RUNTIME:-dx-runtime}"
@@ -140,7 +140,11 @@ down() { rt delete -f "$1" || { rt kill "$1" KILL; rt delete -f "$1"; }; true; }
 
 want() {
   if [ -n "$EXCEPT" ]; then case "$1" in *"$EXCEPT"*) return 1 ;; esac; fi
-  [ -z "$ONLY" ] || case "$1" in *"$ONLY"*) return 0 ;; *) return 1 ;; esac
+  [ -n "$ONLY" ] || return 0
+  for o in $(echo "$ONLY" | tr ',' ' '); do
+    case "$1" in *"$o"*) return 0 ;; esac
+  done
+  return 1
 }
 
 SLEEP='["sleep","1000"]'
