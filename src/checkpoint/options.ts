@@ -37,7 +37,12 @@ const CG_MODES: Record<string, string> = { soft: "SOFT", full: "FULL", strict: "
 const last = (v: unknown): string | undefined => (v === undefined ? undefined : String(Array.isArray(v) ? v.at(-1) : v));
 const all = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-export function criuOptions(a: minimist.ParsedArgs): CheckpointOptions {
+/**
+ * `restore`: runc 1.1 reads --manage-cgroups-mode on checkpoint only; a restore takes any
+ * value and leaves CRIU's default. The container's cgroup is made and set before CRIU
+ * runs (it restores into it), which a "strict" restore would refuse as existing.
+ */
+export function criuOptions(a: minimist.ParsedArgs, restore = false): CheckpointOptions {
   const imagePath = resolve(last(a["image-path"]) || join(process.cwd(), "checkpoint"));
   try {
     mkdirSync(imagePath, { recursive: true, mode: 0o700 });
@@ -71,7 +76,7 @@ export function criuOptions(a: minimist.ParsedArgs): CheckpointOptions {
     pageServer = { address, port: Number(port) };
   }
   let manageCgroupsMode: string | undefined;
-  const cg = last(a["manage-cgroups-mode"]);
+  const cg = restore ? undefined : last(a["manage-cgroups-mode"]);
   if (cg) {
     manageCgroupsMode = CG_MODES[cg];
     if (!manageCgroupsMode) throw new RuntimeError("Invalid manage cgroups mode");

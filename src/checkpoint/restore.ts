@@ -22,7 +22,7 @@ import { configFile, ensureDir, type CheckpointOptions } from "./options";
 import { prepareRestoreMounts, restoreExternalMounts } from "./mounts";
 import { requireCriu, swrk, type CriuOpts } from "./rpc";
 import { DESCRIPTORS, externalKey } from "./checkpoint";
-import { becomeSubreaper, bindMount, detach } from "./sys";
+import { becomeSubreaper, bindMount, detach, remountReadonly } from "./sys";
 
 export interface RestoreOptions extends CheckpointOptions {
   id: string;
@@ -81,6 +81,11 @@ export async function restore(ctx: Context, o: RestoreOptions): Promise<number> 
     const root = realpathSync(criuRoot);
     bindMount(rootfs, root);
     undo.push(() => void detach(root));
+    // CRIU makes the root it is given the container's root mount as it is, and restores
+    // no flags of its own on it: a read-only root is made so here, or it comes back
+    // writable. Only this mount is: prepareRestoreMounts makes the mount points through
+    // `rootfs`, another mount of the same tree.
+    if (spec.root?.readonly) remountReadonly(root);
 
     const opts: CriuOpts = {
       images_dir_fd: imageDir,
@@ -142,7 +147,6 @@ export async function restore(ctx: Context, o: RestoreOptions): Promise<number> 
     undo.push(prepareRestoreMounts(spec, bundle, rootfs));
     const ext = restoreExternalMounts(spec, bundle, rootfs);
     if (ext.length) opts.ext_mnt = ext;
-    if (o.manageCgroupsMode) opts.manage_cgroups_mode = o.manageCgroupsMode;
     // The init's stdio pipes at dump time are found again in ours (criu's 0-2).
     stdioNames.forEach((name, i) => {
       if (typeof name === "string" && name.includes("pipe:")) inherit.push({ key: name, fd: i });

@@ -6,6 +6,8 @@ import { SysError, errno, libcFunctions as L } from "../native/libc";
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0x80000;
+const MS_RDONLY = 0x1;
+const MS_REMOUNT = 0x20;
 const MS_BIND = 0x1000;
 const MS_REC = 0x4000;
 const MNT_DETACH = 2;
@@ -34,6 +36,11 @@ export function shutdownWrite(fd: number): void {
 
 export function bindMount(source: string, target: string): void {
   if (Number(L().mount(source, target, null, MS_BIND | MS_REC, null)) < 0) throw new SysError(`mount ${source} on ${target}`, errno());
+}
+
+/** The bind mount at `target` made read-only (the mount alone, not what lies under it). */
+export function remountReadonly(target: string): void {
+  if (Number(L().mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY, null)) < 0) throw new SysError(`remount ${target} read-only`, errno());
 }
 
 /** Detaches a mount; false when it was none (EINVAL) or is gone. */

@@ -15,7 +15,7 @@ export async function checkpointCommand(ctx: Context, a: minimist.ParsedArgs): P
 export async function restoreCommand(ctx: Context, a: minimist.ParsedArgs): Promise<number> {
   const id = oneId("restore", a);
   return restore(ctx, {
-    ...criuOptions(a),
+    ...criuOptions(a, true),
     id,
     bundle: a.bundle || undefined,
     detach: !!a.detach,

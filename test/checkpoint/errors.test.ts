@@ -67,6 +67,17 @@ test("restore with a criu that is not there: one line, no container, no cgroup",
   expect(await statusOf(id)).toBeUndefined();
 });
 
+test("restore takes any --manage-cgroups-mode, as runc 1.1 does: it gets to CRIU", async () => {
+  const b = makeBundle({ args: ["sleep", "1000"] });
+  const id = uniqueId();
+  const img = path.join(scratchDir("img"), "img");
+  for (const mode of ["strict", "ignore", "bogus"]) {
+    const line = oneErrorLine(await rt(["--criu", "/nonexistent/criu", "restore", "-d", "--manage-cgroups-mode", mode, "--bundle", b.dir, "--image-path", img, id]));
+    expect(line).toContain("/nonexistent/criu");
+  }
+  expect(await statusOf(id)).toBeUndefined();
+});
+
 test("restore from a dir without images fails before anything is made", async () => {
   const b = makeBundle({ args: ["sleep", "1000"] });
   const id = uniqueId();

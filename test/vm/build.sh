@@ -99,7 +99,7 @@ CRIU="$(command -v criu || true)"
 
 # --- is the initramfs current? ----------------------------------------------------
 INITRD="$WORK/initrd.cpio"
-inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
+inputs=("$HERE/build.sh" "$HERE/init.sh" "$HERE/guest-tests.sh" "$HERE/recvtty.c" "$HERE/crtool.c" "$DX" "$BUSYBOX" "${MODULES[@]}")
 [ -n "$RUNC" ] && inputs+=("$RUNC")
 [ -n "$CRIU" ] && inputs+=("$CRIU")
 # The host tools copied into the guest for CRIU.
@@ -133,6 +133,8 @@ cp "$DX" "$T/usr/local/bin/dx-runtime"
 [ -n "$CRIU" ] && cp "$CRIU" "$T/usr/local/bin/criu"
 # A console socket receiver: the guest has no python to run test/lib's.
 cc -static -O2 -o "$T/usr/local/bin/recvtty" "$HERE/recvtty.c" || die "cannot build recvtty.c (cc -static)"
+# flock, a pty, a unix datagram socket: what busybox lacks for the checkpoint checks.
+cc -static -O2 -o "$T/usr/local/bin/crtool" "$HERE/crtool.c" || die "cannot build crtool.c (cc -static)"
 # Numbered: init.sh loads them in this order, each after the ones it depends on.
 i=10
 for m in "${MODULES[@]}"; do
@@ -216,6 +218,7 @@ R="$T/vmtest/rootfs"
 mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp,out,root}
 chmod 1777 "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
+cp "$T/usr/local/bin/crtool" "$R/bin/crtool"
 for a in $("$BUSYBOX" --list); do
   [ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"
 done

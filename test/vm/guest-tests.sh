@@ -9,7 +9,7 @@
 # runtime's own error message: it is never skipped, so the summary shows what is left.
 #
 # Environment: RUNTIME (dx-runtime or runc, looked up under /usr/local/bin),
-# ONLY (a substring: run only the groups whose name contains it), EXCEPT (a substring:
+# ONLY (substrings, comma-separated: run only the groups whose name contains one), EXCEPT (a substring:
 # leave out the groups whose name contains it; for a guest that lacks what they need).
 
 RUNTIME="${RUNTIME:-dx-runtime}"
@@ -140,7 +140,11 @@ down() { rt delete -f "$1" || { rt kill "$1" KILL; rt delete -f "$1"; }; true; }
 
 want() {
   if [ -n "$EXCEPT" ]; then case "$1" in *"$EXCEPT"*) return 1 ;; esac; fi
-  [ -z "$ONLY" ] || case "$1" in *"$ONLY"*) return 0 ;; *) return 1 ;; esac
+  [ -n "$ONLY" ] || return 0
+  for o in $(echo "$ONLY" | tr ',' ' '); do
+    case "$1" in *"$o"*) return 0 ;; esac
+  done
+  return 1
 }
 
 SLEEP='["sleep","1000"]'
@@ -915,6 +919,7 @@ t_checkpoint() {
   id=cr
   up checkpoint $id "$COUNTER" '{"pids": {"limit": 100}}' || { down $id; return; }
   wait_for count_above $id 2 || { fail checkpoint "the container did not count: $(count $id)"; down $id; return; }
+  masked_before $id
   start=$(date +%s)
   if rt checkpoint --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint; else
     fail checkpoint "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
@@ -929,6 +934,7 @@ t_checkpoint() {
   expect checkpoint-stopped-counting "$(count $id)" "$c"
   start=$(date +%s)
   cr_restore restore $id && echo "# restore took $(($(date +%s) - start)) s"
+  masked_after $id
   expect restore-pids-limit "$(cgfile $id pids.max)" 100
   # Twice, as runc's checkpoint.bats does: a restored container checkpoints again.
   if rt checkpoint --image-path "$B/$id/img2" --work-path "$B/$id/work" $id; then ok checkpoint-again; else
@@ -1037,10 +1043,340 @@ t_checkpoint_errors() {
   down $id
 }
 
+# --- what a checkpoint keeps, and CRIU's dump options ---------------------------------
+# wait_long COND_CMD...: polls for up to 60 s (a CRIU run under TCG takes several).
+wait_long() {
+  i=0
+  while [ $i -lt 300 ]; do
+    "$@" && return 0
+    sleep 0.2
+    i=$((i + 1))
+  done
+  return 1
+}
+# cr_cycle NAME ID DUMP_ARGS -- RESTORE_ARGS: checkpoint, then cr_restore; 1 if either fails.
+cr_cycle() {
+  name=$1
+  id=$2
+  shift 2
+  dargs=
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do dargs="$dargs $1"; shift; done
+  [ "${1:-}" = -- ] && shift
+  rm -rf "$B/$id/img"
+  # shellcheck disable=SC2086
+  if rt checkpoint $dargs --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok "$name"; else
+    fail "$name" "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
+    return 1
+  fi
+  cr_restore "$name-restore" $id "$@"
+}
+# dump_refused NAME ID WHAT: a checkpoint without an option fails with CRIU naming WHAT
+# in its log, and leaves the container running.
+dump_refused() {
+  rm -rf "$B/$2/img" "$B/$2/work"
+  if rt checkpoint --image-path "$B/$2/img" --work-path "$B/$2/work" $2; then fail "$1" "dumped without the option"; return; fi
+  if grep -q -e "$3" "$B/$2/work/dump.log" && is_status $2 running; then ok "$1"; else
+    fail "$1" "rc $RC: $OUT; state $(status_of $2); $(grep -h "Error" "$B/$2/work/dump.log" 2>/dev/null | tail -3)"
+  fi
+}
+ns_ino() { stat -L -c %i "$1" 2>/dev/null; }
+# mknetns NAME CHECK: a network namespace at /run/netns/NAME, loopback up; else fails
+# CHECK. iproute2's ip by path: busybox's sh runs its own applet for a bare `ip`.
+mknetns() {
+  /bin/ip netns del $1 2>/dev/null
+  if ! out="$(/bin/ip netns add $1 2>&1 && nsenter --net=/run/netns/$1 /bin/ip link set lo up 2>&1)"; then
+    fail "$2" "ip netns add $1: $out"
+    return 1
+  fi
+}
+
+# A network namespace joined by path is external to the dump: the restored init is back
+# in that very namespace, each time (runc's "in external network namespace").
+t_checkpoint_netns() {
+  id=crn
+  mknetns crn checkpoint-netns || return
+  ino=$(ns_ino /run/netns/crn)
+  NAMESPACES='[{"type": "pid"}, {"type": "network", "path": "/run/netns/crn"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]'
+  up checkpoint-netns $id "$COUNTER" || { NAMESPACES=; down $id; /bin/ip netns del crn; return; }
+  NAMESPACES=
+  wait_for count_above $id 2
+  expect checkpoint-netns-joined "$(ns_ino /proc/$(pid_of $id)/ns/net)" "$ino"
+  for n in 1 2; do
+    cr_cycle checkpoint-netns-$n $id || break
+    expect checkpoint-netns-$n-same-ns "$(ns_ino /proc/$(pid_of $id)/ns/net)" "$ino"
+  done
+  down $id
+  /bin/ip netns del crn
+}
+
+# The mount table as the container sees it, without what a new mount changes (ids,
+# device numbers, the order of siblings): root, mount point, options, type, source,
+# super options.
+mounts_of() {
+  rt exec $1 sh -c 'sed "s/^[^ ]* [^ ]* [^ ]* \([^ ]*\) \([^ ]*\) \([^ ]*\).* - /\1 \2 \3 /" /proc/self/mountinfo | sort' && echo "$OUT" | sed 's/,nsdelegate$//'
+}
+# Left out of the comparison: the root (checked on its own), the masked files, which a
+# restore binds from the host's /dev/null as runc does, not the container's, and the
+# cgroup2 mount's nsdelegate, which it lists no more after a restore by either runtime.
+OTHER_MOUNTS="^$ROOTFS / \|^/null "
+masked_state() {
+  rt exec $1 sh -c 'echo kcore $(wc -c </proc/kcore) timer_list $(wc -c </proc/timer_list) firmware $(ls -A /sys/firmware | wc -l); echo vmt 2>&1 >/proc/sys/kernel/hostname || true'
+  echo "$OUT" | oneline
+}
+# Masked and read-only paths are still so after a restore, a read-only root too, the
+# other mounts as they were: masked_before ID before the checkpoint, masked_after ID
+# after the restore.
+WANT_MASKED="kcore 0 timer_list 0 firmware 0 sh: can't create /proc/sys/kernel/hostname: Read-only file system"
+masked_before() {
+  echo "# host /sys/firmware: $(ls /sys/firmware | oneline)"
+  expect checkpoint-masked-before "$(masked_state $1)" "$WANT_MASKED"
+  mounts_of $1 | grep -v "$OTHER_MOUNTS" >"$B/$1/mounts.before"
+}
+masked_after() {
+  expect checkpoint-masked-after "$(masked_state $1)" "$WANT_MASKED"
+  root="$(mounts_of $1 | grep "^$ROOTFS / ")"
+  case "$root" in
+    *" / ro,"*) ok checkpoint-masked-root-readonly ;;
+    # runc 1.1.5 gives CRIU its rootfs bind mounted read-write, and CRIU keeps the root as given.
+    *) if [ "$RUNTIME" = runc ]; then skip checkpoint-masked-root-readonly "runc 1.1.5 restores the root read-write: $root"; else fail checkpoint-masked-root-readonly "$root"; fi ;;
+  esac
+  mounts_of $1 | grep -v "$OTHER_MOUNTS" >"$B/$1/mounts.after"
+  if [ -s "$B/$1/mounts.before" ] && cmp -s "$B/$1/mounts.before" "$B/$1/mounts.after"; then ok checkpoint-masked-mounts; else
+    fail checkpoint-masked-mounts "$(diff "$B/$1/mounts.before" "$B/$1/mounts.after" | grep '^[-+][^-+]')"
+  fi
+}
+
+# --tcp-established: a connection on loopback, between two of the container's
+# processes, carries on after a restore. The namespace is one joined by path, whose
+# loopback is up: CRIU restores a namespace of the container's own empty (--empty-ns
+# network, always), and the connection back would find no route.
+recv_lines() { cat "$B/$1/out/recv" 2>/dev/null | wc -l; }
+recv_above() { [ "$(recv_lines "$1")" -gt "$2" ]; }
+t_checkpoint_tcp() {
+  id=crtcp
+  mknetns crtcp checkpoint-tcp || return
+  NAMESPACES='[{"type": "pid"}, {"type": "network", "path": "/run/netns/crtcp"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]'
+  up checkpoint-tcp $id '["sh","-c","exec </dev/null >/dev/null 2>&1; sleep 1000000 | nc -l -p 5000 >/out/recv & sleep 1; i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done | nc 127.0.0.1 5000"]' || { NAMESPACES=; down $id; /bin/ip netns del crtcp; return; }
+  NAMESPACES=
+  wait_for recv_above $id 2 || { fail checkpoint-tcp "no data over the connection: $(recv_lines $id) lines"; down $id; /bin/ip netns del crtcp; return; }
+  dump_refused checkpoint-tcp-needs-option $id "tcp-established"
+  rm -rf "$B/$id/img"
+  if rt checkpoint --tcp-established --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint-tcp; else
+    fail checkpoint-tcp "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
+    down $id
+    /bin/ip netns del crtcp
+    return
+  fi
+  n=$(recv_lines $id)
+  if rt restore -d --tcp-established --bundle "$B/$id" --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint-tcp-restore; else
+    fail checkpoint-tcp-restore "rc $RC: $OUT $(criu_log "$B/$id/work/restore.log")"
+    down $id
+    /bin/ip netns del crtcp
+    return
+  fi
+  # CRIU 3.17 leaves its network lock (a CRIU chain that drops all but its own packets)
+  # in a namespace it did not restore itself, for runc as for dx-runtime: lifted here.
+  if nsenter --net=/run/netns/crtcp iptables-save 2>/dev/null | grep -q -- "-A CRIU -j DROP"; then
+    printf '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' | nsenter --net=/run/netns/crtcp iptables-restore
+  fi
+  if wait_long recv_above $id "$n"; then ok checkpoint-tcp-connection-carries-on; else
+    fail checkpoint-tcp-connection-carries-on "stayed at $n lines; $(nsenter --net=/run/netns/crtcp iptables-save 2>&1 | oneline); $(nsenter --net=/run/netns/crtcp netstat -tn 2>&1 | oneline)"
+  fi
+  down $id
+  /bin/ip netns del crtcp
+}
+
+# --ext-unix-sk: a datagram socket connected to a host socket (syslog's case) is
+# connected again after a restore. CRIU finds a socket's peer through sock_diag, which
+# sees one network namespace: the container joins the receiver's by path.
+dgrams() { cat "$B/$1/dgrams" 2>/dev/null || echo 0; }
+dgrams_above() { [ "$(dgrams "$1")" -gt "$2" ]; }
+t_checkpoint_unix() {
+  id=cru
+  mknetns cru checkpoint-ext-unix-sk || return
+  NAMESPACES='[{"type": "pid"}, {"type": "network", "path": "/run/netns/cru"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]'
+  mkbundle $id '["sh","-c","exec </dev/null >/dev/null 2>&1; exec crtool dgram-send /run/cru/log.sock"]'
+  NAMESPACES=
+  # CRIU connects again to the name the peer has in its own mount namespace: the
+  # container sees the socket at the same path.
+  mkdir -p /run/cru
+  sed -i 's|{"destination": "/out"|{"destination": "/run/cru", "type": "bind", "source": "/run/cru", "options": ["rbind", "rw"]},\n    &|' "$B/$id/config.json"
+  nsenter --net=/run/netns/cru crtool dgram-recv /run/cru/log.sock "$B/$id/dgrams" &
+  rpid=$!
+  wait_for test -S /run/cru/log.sock
+  if ! rt run -d --bundle "$B/$id" $id; then fail checkpoint-ext-unix-sk "run (rc $RC): $OUT"; kill $rpid; down $id; return; fi
+  wait_for dgrams_above $id 2 || { fail checkpoint-ext-unix-sk "no datagrams: $(dgrams $id)"; kill $rpid; down $id; return; }
+  dump_refused checkpoint-ext-unix-sk-needs-option $id "ext-unix-sk"
+  rm -rf "$B/$id/img"
+  if rt checkpoint --ext-unix-sk --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint-ext-unix-sk; else
+    fail checkpoint-ext-unix-sk "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
+    kill $rpid
+    down $id
+    return
+  fi
+  n=$(dgrams $id)
+  if rt restore -d --ext-unix-sk --bundle "$B/$id" --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint-ext-unix-sk-restore; else
+    fail checkpoint-ext-unix-sk-restore "rc $RC: $OUT $(criu_log "$B/$id/work/restore.log")"
+  fi
+  if wait_for dgrams_above $id "$n"; then ok checkpoint-ext-unix-sk-sends-on; else fail checkpoint-ext-unix-sk-sends-on "stayed at $n datagrams"; fi
+  kill $rpid
+  down $id
+  /bin/ip netns del cru
+  rm -rf /run/cru
+}
+
+# --shell-job: the container's stdio is a tty from outside it (a pty whose master the
+# test holds). CRIU 3.17 looks the pts up by the mount it comes from, which is not in the
+# container's mount namespace: the dump fails, with --shell-job or without, for runc as
+# for dx-runtime (an outside tty wants `--external tty[rdev:dev]` and an inherited fd on
+# restore, which runc 1.1 does not pass). The container runs on.
+t_checkpoint_shell_job() {
+  id=crsj
+  mkbundle $id '["sh","-c","i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done"]'
+  crtool pty "$B/$id/tty.log" "$RT" run -d --bundle "$B/$id" $id &
+  p1=$!
+  if ! wait_for tty_above "$B/$id/tty.log" 2; then fail checkpoint-shell-job "no output on the pty: $(oneline <"$B/$id/tty.log")"; kill $p1; down $id; return; fi
+  for o in "" --shell-job; do
+    n=checkpoint${o#-}-outside-tty-refused
+    rm -rf "$B/$id/img" "$B/$id/work"
+    # shellcheck disable=SC2086
+    if rt checkpoint $o --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then fail $n "dumped"; continue; fi
+    if grep -q "Can't lookup mount=[0-9]* for fd=0 path=/dev/pts/" "$B/$id/work/dump.log" && is_status $id running; then ok $n; else
+      fail $n "rc $RC: $OUT; state $(status_of $id); $(grep -h Error "$B/$id/work/dump.log" 2>/dev/null | tail -3)"
+    fi
+  done
+  down $id
+  kill $p1
+}
+
+# --page-server: the pages go to a `criu page-server`, the rest to the image dir; the
+# restore reads both, put together.
+t_checkpoint_page_server() {
+  id=crps
+  up checkpoint-page-server $id "$COUNTER" || { down $id; return; }
+  wait_for count_above $id 2
+  mkdir -p "$B/$id/pages"
+  criu page-server --images-dir "$B/$id/pages" --port 27271 -o "$B/$id/pages/ps.log" -v4 &
+  pspid=$!
+  sleep 0.5
+  if rt checkpoint --page-server 127.0.0.1:27271 --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok checkpoint-page-server; else
+    fail checkpoint-page-server "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log" "$B/$id/pages/ps.log")"
+    kill $pspid
+    down $id
+    return
+  fi
+  wait $pspid
+  if ls "$B/$id/pages"/pages-*.img >/dev/null 2>&1 && ! ls "$B/$id/img"/pages-*.img >/dev/null 2>&1; then ok checkpoint-page-server-pages-there; else
+    fail checkpoint-page-server-pages-there "server: $(ls "$B/$id/pages" | oneline); images: $(ls "$B/$id/img" | oneline)"
+  fi
+  cp "$B/$id/pages"/*.img "$B/$id/img/"
+  cr_restore checkpoint-page-server-restore $id
+  down $id
+}
+
+# --lazy-pages with --status-fd: the dump serves the pages from a page server once the
+# status fd says so; `criu lazy-pages` feeds them to a restore as the memory is touched.
+t_checkpoint_lazy() {
+  id=crz
+  if criu check --feature uffd-noncoop >"$B/.uffd" 2>&1; then echo "# criu: uffd-noncoop supported"; else echo "# criu: uffd-noncoop: $(oneline <"$B/.uffd")"; fi
+  up checkpoint-lazy-pages $id "$COUNTER" || { down $id; return; }
+  wait_for count_above $id 2
+  mkfifo "$B/$id/status"
+  # Write-only, as runc's checkpoint.bats passes it: runc 1.1 takes O_RDWR for "not writable".
+  exec 7<>"$B/$id/status" 8>"$B/$id/status"
+  timeout -s KILL 120 "$RT" checkpoint --lazy-pages --page-server 0.0.0.0:27272 --status-fd 8 --image-path "$B/$id/img" --work-path "$B/$id/work" $id </dev/null >"$B/$id/cpt.out" 2>&1 &
+  cpid=$!
+  exec 8>&-
+  st="$(timeout 60 dd bs=1 count=1 <&7 2>/dev/null | od -An -tx1 | tr -d ' ')"
+  exec 7>&-
+  if [ "$st" = 00 ]; then ok checkpoint-lazy-pages-status-fd; else
+    wait $cpid
+    fail checkpoint-lazy-pages-status-fd "read '$st'; checkpoint: $(oneline <"$B/$id/cpt.out") $(criu_log "$B/$id/work/dump.log")"
+    down $id
+    return
+  fi
+  # The daemon's socket is in its work dir, which the restore's must be too.
+  timeout -s KILL 120 criu lazy-pages --page-server --address 127.0.0.1 --port 27272 -D "$B/$id/img" -o lazy.log -v4 &
+  lpid=$!
+  # The dumped container lives on until its last page is served: the restore is another.
+  r=${id}r
+  mkdir -p "$B/$r"
+  sed "s|\"/$PARENT/$id\"|\"/$PARENT/$r\"|" "$B/$id/config.json" >"$B/$r/config.json"
+  if rt restore -d --lazy-pages --bundle "$B/$r" --image-path "$B/$id/img" --work-path "$B/$id/img" $r; then ok checkpoint-lazy-pages-restore; else
+    fail checkpoint-lazy-pages-restore "rc $RC: $OUT $(criu_log "$B/$id/img/restore.log" "$B/$id/img/lazy.log")"
+    kill $cpid $lpid
+  fi
+  wait $cpid
+  rc=$?
+  if [ $rc = 0 ]; then ok checkpoint-lazy-pages-dump-done; else fail checkpoint-lazy-pages-dump-done "rc $rc: $(oneline <"$B/$id/cpt.out")"; fi
+  wait $lpid
+  if gone $id; then ok checkpoint-lazy-pages-source-gone; else fail checkpoint-lazy-pages-source-gone "state: $OUT"; fi
+  expect checkpoint-lazy-pages-running "$(status_of $r)" running
+  c=$(count $id)
+  if wait_for count_above $id "$c"; then ok checkpoint-lazy-pages-counts-on; else fail checkpoint-lazy-pages-counts-on "count stayed at $c"; fi
+  down $r
+  down $id
+}
+
+# --file-locks: a flock held by the container is dropped with it and held again after
+# the restore.
+t_checkpoint_file_locks() {
+  id=crfl
+  up checkpoint-file-locks $id '["crtool","flock","/out/lock","sh","-c","exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i > /out/count.t; mv /out/count.t /out/count; sleep 0.2; done"]' || { down $id; return; }
+  wait_for count_above $id 2
+  if crtool trylock "$B/$id/out/lock"; then fail checkpoint-file-locks-held "the container holds no lock"; else ok checkpoint-file-locks-held; fi
+  dump_refused checkpoint-file-locks-needs-option $id "file-locks"
+  cr_cycle checkpoint-file-locks $id --file-locks -- --file-locks || { down $id; return; }
+  if crtool trylock "$B/$id/out/lock"; then fail checkpoint-file-locks-held-again "the lock is free after the restore"; else ok checkpoint-file-locks-held-again; fi
+  down $id
+}
+
+# --auto-dedup: a restore frees the pages it has read from the images (holes punched);
+# --status-fd without --lazy-pages is accepted and left alone, as runc does.
+img_kb() { du -k "$1"/pages-*.img 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+t_checkpoint_dedup() {
+  id=crd
+  up checkpoint-auto-dedup $id "$COUNTER" || { down $id; return; }
+  wait_for count_above $id 2
+  : >"$B/$id/status"
+  if rt checkpoint --auto-dedup --status-fd 5 --image-path "$B/$id/img" --work-path "$B/$id/work" $id 5>"$B/$id/status"; then ok checkpoint-auto-dedup; else
+    fail checkpoint-auto-dedup "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
+    down $id
+    return
+  fi
+  if [ -s "$B/$id/status" ]; then fail checkpoint-status-fd-alone "wrote: $(od -c "$B/$id/status" | oneline)"; else ok checkpoint-status-fd-alone; fi
+  kb=$(img_kb "$B/$id/img")
+  cr_restore checkpoint-auto-dedup-restore $id --auto-dedup
+  kb2=$(img_kb "$B/$id/img")
+  if [ "$kb" -gt 0 ] && [ "$kb2" -lt "$kb" ]; then ok checkpoint-auto-dedup-punched; else fail checkpoint-auto-dedup-punched "pages images: $kb KiB before the restore, $kb2 KiB after"; fi
+  down $id
+}
+
+# --manage-cgroups-mode: each of runc's three modes dumps and restores (the limits
+# back in place). runc 1.1 reads the flag on checkpoint only, where it knows no
+# "ignore"; a restore takes any value and leaves CRIU's default (soft), so a "strict"
+# one does not trip over the cgroup the runtime made for it.
+t_checkpoint_cgroups_mode() {
+  id=crcg
+  up checkpoint-cgroups-mode $id "$COUNTER" '{"pids": {"limit": 90}}' || { down $id; return; }
+  wait_for count_above $id 2
+  rt checkpoint --manage-cgroups-mode ignore --image-path "$B/$id/img" $id
+  case "$RC:$OUT" in 0:*) fail checkpoint-cgroups-mode-ignore "accepted" ;; *"Invalid manage cgroups mode"*) ok checkpoint-cgroups-mode-ignore ;; *) fail checkpoint-cgroups-mode-ignore "rc $RC: $OUT" ;; esac
+  expect checkpoint-cgroups-mode-ignore-running "$(status_of $id)" running
+  for m in soft full strict; do
+    cr_cycle checkpoint-cgroups-mode-$m $id --manage-cgroups-mode $m -- --manage-cgroups-mode $m || break
+    expect checkpoint-cgroups-mode-$m-pids-max "$(cgfile $id pids.max)" 90
+  done
+  down $id
+  cr_restore restore-cgroups-mode-ignore $id --manage-cgroups-mode ignore
+  expect restore-cgroups-mode-ignore-pids-max "$(cgfile $id pids.max)" 90
+  down $id
+}
+
 rt --version
 echo "# runtime: $RT ($(echo "$OUT" | head -1))"
 echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
-for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path rootless_delegated rootless_undelegated frozen_cgroup shared_cgroup events_oom exec_subcgroup exec_init_fallback checkpoint checkpoint_leave_running checkpoint_predump checkpoint_tty checkpoint_errors; do
+for t in lifecycle inside memory cpu cpuset pids io hugetlb unified default_path update pause events_ps devices exec exec_host_cgroupns pids_enforced oom kill_all delete_force relative_path systemd_path rootless_delegated rootless_undelegated frozen_cgroup shared_cgroup events_oom exec_subcgroup exec_init_fallback checkpoint checkpoint_leave_running checkpoint_predump checkpoint_tty checkpoint_errors checkpoint_netns checkpoint_tcp checkpoint_unix checkpoint_shell_job checkpoint_page_server checkpoint_lazy checkpoint_file_locks checkpoint_dedup checkpoint_cgroups_mode; do
   want "$t" || continue
   start=$(date +%s)
   "t_$t"

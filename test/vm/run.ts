@@ -139,7 +139,7 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
     "-append",
     append.join(" "),
   ];
-  return runQemu(args, opts.onLine, opts.timeoutMs ?? 300_000);
+  return runQemu(args, opts.onLine, opts.timeoutMs ?? 600_000);
 }
 
 /**

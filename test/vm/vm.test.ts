@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { bootVm, buildVm, type VmRun } from "./run";
 
-const VM_TIMEOUT_MS = Number(process.env.VM_TIMEOUT_MS ?? 360_000);
+const VM_TIMEOUT_MS = Number(process.env.VM_TIMEOUT_MS ?? 660_000);
 
 let run: VmRun | undefined;
 let setupError: Error | undefined;
