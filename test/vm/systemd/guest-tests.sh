@@ -294,6 +294,215 @@ EOT
     grep -q '^VMTEST ' $B/cri-$h.out || fail "cri-$h" "$(tail -5 $B/cri-$h.out)"
   done
 }
+
+# --- checkpoint / restore through the engines ----------------------------------------
+# podman's checkpoint/restore and containerd's, each with the runtime under test behind
+# it: a busybox loop appends an increasing number to /tmp/seq (and to stdout), and a
+# restored container must go on from the number it was checkpointed at, not from 1.
+# The runtime is a wrapper of the same name that logs each argv the engine passes.
+CK_LOOP='i=0; while :; do i=$((i+1)); echo $i; echo $i >>/tmp/seq; sleep 0.2; done'
+ck_wrap() {
+  local rt=$1 real=/usr/local/bin/$1
+  [ "$rt" = runc ] && real=/usr/bin/runc
+  mkdir -p $B/wrap-$rt
+  printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$B/argv-$rt.log" "$real" >$B/wrap-$rt/$rt
+  chmod 755 $B/wrap-$rt/$rt
+  echo $B/wrap-$rt/$rt
+}
+# ck_seq FILE: "LAST ok" when the file counts 1, 2, 3... without a gap or a restart,
+# else "LAST broken at LINE".
+ck_seq() {
+  awk 'NR != $1 { if (!b) b = NR } { l = $1 } END { print (l ? l : 0) " " (b ? "broken at " b : "ok") }' "$1" 2>/dev/null
+}
+# ck_wait_above FILE N: until the count passes N (60 s).
+ck_wait_above() {
+  local i=0
+  while [ $i -lt 300 ]; do
+    [ "$(ck_seq "$1" | cut -d' ' -f1)" -gt "$2" ] 2>/dev/null && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  return 1
+}
+# What CRIU said, when a step failed: the newest dump/restore log under DIRS.
+ck_criu_log() {
+  local f
+  f=$(ls -t $(find "$@" -name 'dump.log' -o -name 'restore.log' 2>/dev/null) 2>/dev/null | head -1)
+  [ -n "$f" ] || return 0
+  echo "# criu $f:"
+  { grep -E 'Error|error|Warn' "$f" | head -8; tail -5 "$f"; } | sed 's/^/# criu /' | cut -c1-300
+}
+ck_argv() {
+  echo "# argv of $1 ($2):"
+  grep -E "^(.* )?(checkpoint|restore) " $B/argv-$1.log 2>/dev/null | tail -4 | sed 's/^/#   /' | cut -c1-400
+}
+# ck_in_unit PID UNIT: the process is in the unit's cgroup
+ck_in_unit() {
+  local cg
+  cg=$(prop "$2" ControlGroup)
+  [ -n "$cg" ] && grep -qx "0::$cg" /proc/$1/cgroup 2>/dev/null
+}
+
+t_ck_podman() {
+  local rt=$1 W name=ckp-$1 out id unit pid c P="timeout 180 podman"
+  W=$(ck_wrap $rt)
+  make_image || { fail "ck-podman-$rt-image" "podman import failed"; return; }
+  P="$P --runtime $W --cgroup-manager systemd"
+  out=$($P run -d --network none --name $name $IMAGE sh -c "$CK_LOOP" 2>&1) || { fail "ck-podman-$rt-run" "$out"; return; }
+  id=$(podman inspect -f '{{.Id}}' $name) unit=libpod-$id.scope
+  local seq=$B/ck-$name.seq
+  ck_pseq() { podman exec $name cat /tmp/seq >$seq 2>/dev/null; ck_seq $seq; }
+  local i=0; while [ $i -lt 60 ] && [ "$(ck_pseq | cut -d' ' -f1)" -lt 3 ]; do sleep 0.5; i=$((i + 1)); done
+  expect "ck-podman-$rt-counts" "$(ck_pseq | cut -d' ' -f2)" ok
+
+  # checkpoint, then restore in place
+  out=$($P container checkpoint $name 2>&1)
+  if [ $? = 0 ]; then ok "ck-podman-$rt-checkpoint"; else
+    fail "ck-podman-$rt-checkpoint" "$out"; ck_argv $rt checkpoint; ck_criu_log /var/lib/containers/storage/overlay-containers/$id; fi
+  expect "ck-podman-$rt-checkpoint-exited" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" exited
+  expect "ck-podman-$rt-checkpoint-unit-gone" "$(prop $unit LoadState)" not-found
+  c=$(podman logs $name 2>/dev/null | tail -1)
+  out=$($P container restore $name 2>&1)
+  if [ $? = 0 ]; then ok "ck-podman-$rt-restore"; else
+    fail "ck-podman-$rt-restore" "$out"; ck_argv $rt restore; ck_criu_log /var/lib/containers/storage/overlay-containers/$id; fi
+  expect "ck-podman-$rt-restore-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  expect "ck-podman-$rt-restore-unit-active" "$(prop $unit ActiveState)" active
+  pid=$(podman inspect -f '{{.State.Pid}}' $name 2>/dev/null)
+  if ck_in_unit "$pid" $unit; then ok "ck-podman-$rt-restore-in-scope"; else
+    fail "ck-podman-$rt-restore-in-scope" "pid $pid: $(cat /proc/$pid/cgroup 2>&1), unit: $(prop $unit ControlGroup)"; fi
+  i=0; while [ $i -lt 60 ] && [ "$(ck_pseq | cut -d' ' -f1)" -le "${c:-0}" ] 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+  out=$(ck_pseq)
+  case "$out" in *" ok") [ "${out%% *}" -gt "${c:-0}" ] && ok "ck-podman-$rt-restore-counts-on" \
+    || fail "ck-podman-$rt-restore-counts-on" "count $out, checkpointed at $c" ;;
+    *) fail "ck-podman-$rt-restore-counts-on" "count $out (checkpointed at $c)" ;; esac
+  # stdout through the restored conmon: the log goes on too
+  podman logs $name 2>/dev/null >$B/ck-$name.log
+  out=$(ck_seq $B/ck-$name.log)
+  case "$out" in *" ok") [ "${out%% *}" -gt "${c:-0}" ] && ok "ck-podman-$rt-restore-log-counts-on" \
+    || fail "ck-podman-$rt-restore-log-counts-on" "log $out, checkpointed at $c" ;;
+    *) fail "ck-podman-$rt-restore-log-counts-on" "log $out (checkpointed at $c)" ;; esac
+
+  # --leave-running
+  out=$($P container checkpoint -R $name 2>&1)
+  if [ $? = 0 ]; then ok "ck-podman-$rt-leave-running"; else
+    fail "ck-podman-$rt-leave-running" "$out"; ck_argv $rt checkpoint; ck_criu_log /var/lib/containers/storage/overlay-containers/$id; fi
+  expect "ck-podman-$rt-leave-running-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  expect "ck-podman-$rt-leave-running-unit-active" "$(prop $unit ActiveState)" active
+  c=$(ck_pseq | cut -d' ' -f1)
+  i=0; while [ $i -lt 60 ] && [ "$(ck_pseq | cut -d' ' -f1)" -le "${c:-0}" ] 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+  out=$(ck_pseq)
+  case "$out" in *" ok") [ "${out%% *}" -gt "${c:-0}" ] && ok "ck-podman-$rt-leave-running-counts" \
+    || fail "ck-podman-$rt-leave-running-counts" "count $out, was $c" ;;
+    *) fail "ck-podman-$rt-leave-running-counts" "count $out (was $c)" ;; esac
+
+  # --export / rm / --import
+  rm -f $B/ck-$rt.tar.gz
+  out=$($P container checkpoint -e $B/ck-$rt.tar.gz $name 2>&1)
+  if [ $? = 0 ] && [ -s $B/ck-$rt.tar.gz ]; then ok "ck-podman-$rt-export"; else
+    fail "ck-podman-$rt-export" "$out"; ck_argv $rt checkpoint; ck_criu_log /var/lib/containers/storage/overlay-containers/$id; fi
+  c=$(podman exec $name cat /tmp/seq 2>/dev/null | tail -1)
+  [ -n "$c" ] || c=$(podman logs $name 2>/dev/null | tail -1)
+  out=$(podman rm $name 2>&1) || fail "ck-podman-$rt-export-rm" "$out"
+  expect "ck-podman-$rt-export-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  out=$($P container restore -i $B/ck-$rt.tar.gz 2>&1)
+  if [ $? = 0 ]; then ok "ck-podman-$rt-import"; else
+    fail "ck-podman-$rt-import" "$out"; ck_argv $rt restore; ck_criu_log /var/lib/containers/storage/overlay-containers; fi
+  expect "ck-podman-$rt-import-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  id=$(podman inspect -f '{{.Id}}' $name 2>/dev/null) unit=libpod-$id.scope
+  expect "ck-podman-$rt-import-unit-active" "$(prop $unit ActiveState)" active
+  i=0; while [ $i -lt 60 ] && [ "$(ck_pseq | cut -d' ' -f1)" -le "${c:-0}" ] 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+  out=$(ck_pseq)
+  case "$out" in *" ok") [ "${out%% *}" -gt "${c:-0}" ] && ok "ck-podman-$rt-import-counts-on" \
+    || fail "ck-podman-$rt-import-counts-on" "count $out, exported at $c" ;;
+    *) fail "ck-podman-$rt-import-counts-on" "count $out (exported at $c)" ;; esac
+
+  # nothing left behind
+  local root
+  root=$(sed -n 's/.*--root \([^ ]*\) .*/\1/p' $B/argv-$rt.log | head -1)
+  out=$(podman rm -f -t 1 $name 2>&1) || fail "ck-podman-$rt-rm" "$out"
+  expect "ck-podman-$rt-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "ck-podman-$rt-rm-conmon-unit-gone" "$(prop libpod-conmon-$id.scope LoadState)" not-found
+  expect "ck-podman-$rt-rm-state-gone" "$(ls -d ${root:-/nonexistent}/$id 2>/dev/null | wc -l)" 0
+  expect "ck-podman-$rt-rm-no-process" "$(pgrep -f 'echo \$i >>/tmp/seq' | wc -l)" 0
+}
+
+# containerd 1.6's ctr: `task checkpoint` (criu images to a path, the task left running
+# or exited) and `container checkpoint --task --rw` / `container restore --live --rw`
+# (a checkpoint image, the only restore ctr 1.6 has).
+ck_containerd() {
+  [ -n "$CK_CTRD" ] && return 0
+  if ! systemctl is-active -q containerd.service; then
+    systemctl unmask containerd.service >/dev/null 2>&1
+    systemctl start containerd.service || return 1
+  fi
+  podman save --format docker-archive -o $B/ck-image.tar $IMAGE >/dev/null 2>&1 || return 1
+  ctr -n ck images import $B/ck-image.tar >/dev/null 2>&1 || return 1
+  CK_CTRD=1
+}
+t_ck_ctr() {
+  local rt=$1 W id=ckc-$1 out c pid C="timeout 180 ctr -n ck"
+  local unit=ctrck-ckc-$rt.scope rootfs=/run/containerd/io.containerd.runtime.v2.task/ck/ckc-$rt/rootfs
+  W=$(ck_wrap $rt)
+  make_image && ck_containerd || { fail "ck-ctr-$rt-setup" "containerd or the image: $(journalctl -u containerd -n 5 --no-pager 2>&1)"; return; }
+  # ctr_status: the task's status column
+  ctr_status() { ctr -n ck task ls 2>/dev/null | awk -v id=$id '$1 == id { print $3 }'; }
+  out=$($C run -d --null-io --runc-binary $W --runc-systemd-cgroup --cgroup system.slice:ctrck:$id \
+    $IMAGE $id sh -c "$CK_LOOP" 2>&1) || { fail "ck-ctr-$rt-run" "$out"; return; }
+  ck_wait_above $rootfs/tmp/seq 2
+  expect "ck-ctr-$rt-counts" "$(ck_seq $rootfs/tmp/seq | cut -d' ' -f2)" ok
+  expect "ck-ctr-$rt-unit-active" "$(prop $unit ActiveState)" active
+
+  # task checkpoint to a path, the task left running
+  rm -rf $B/ck-ctr-$rt; mkdir -p $B/ck-ctr-$rt
+  out=$($C task checkpoint --image-path $B/ck-ctr-$rt/img --work-path $B/ck-ctr-$rt/work $id 2>&1)
+  if [ $? = 0 ] && [ -e $B/ck-ctr-$rt/img/inventory.img ]; then ok "ck-ctr-$rt-task-checkpoint"; else
+    fail "ck-ctr-$rt-task-checkpoint" "$out $(ls $B/ck-ctr-$rt/img 2>&1 | head -3)"; ck_argv $rt checkpoint; ck_criu_log $B/ck-ctr-$rt; fi
+  expect "ck-ctr-$rt-task-checkpoint-running" "$(ctr_status)" RUNNING
+  c=$(ck_seq $rootfs/tmp/seq | cut -d' ' -f1)
+  ck_wait_above $rootfs/tmp/seq "$c"
+  expect "ck-ctr-$rt-task-checkpoint-counts" "$(ck_seq $rootfs/tmp/seq | cut -d' ' -f2)" ok
+
+  # container checkpoint (pause, dump leaving it running, resume) into an image
+  c=$(ck_seq $rootfs/tmp/seq | cut -d' ' -f1)
+  out=$($C container checkpoint --task --rw $id ck/$id:1 2>&1)
+  if [ $? = 0 ]; then ok "ck-ctr-$rt-container-checkpoint"; else
+    fail "ck-ctr-$rt-container-checkpoint" "$out"; ck_argv $rt checkpoint; ck_criu_log /var/lib/containerd /run/containerd; fi
+  expect "ck-ctr-$rt-container-checkpoint-running" "$(ctr_status)" RUNNING
+  # gone, then back from the image
+  $C task kill -s KILL $id >/dev/null 2>&1
+  local i=0; while [ $i -lt 50 ] && [ "$(ctr_status)" = RUNNING ]; do sleep 0.2; i=$((i + 1)); done
+  out=$($C task rm $id 2>&1) || fail "ck-ctr-$rt-kill-rm" "$out"
+  $C container rm $id >/dev/null 2>&1
+  expect "ck-ctr-$rt-kill-unit-gone" "$(prop $unit LoadState)" not-found
+  out=$($C container restore --live --rw $id ck/$id:1 2>&1)
+  if [ $? = 0 ]; then ok "ck-ctr-$rt-container-restore"; else
+    fail "ck-ctr-$rt-container-restore" "$out"; ck_argv $rt restore; ck_criu_log /var/lib/containerd /run/containerd; fi
+  expect "ck-ctr-$rt-restore-running" "$(ctr_status)" RUNNING
+  expect "ck-ctr-$rt-restore-unit-active" "$(prop $unit ActiveState)" active
+  pid=$(ctr -n ck task ls 2>/dev/null | awk -v id=$id '$1 == id { print $2 }')
+  if ck_in_unit "$pid" $unit; then ok "ck-ctr-$rt-restore-in-scope"; else
+    fail "ck-ctr-$rt-restore-in-scope" "pid $pid: $(cat /proc/$pid/cgroup 2>&1), unit: $(prop $unit ControlGroup)"; fi
+  ck_wait_above $rootfs/tmp/seq "$c"
+  out=$(ck_seq $rootfs/tmp/seq)
+  case "$out" in *" ok") [ "${out%% *}" -gt "$c" ] && ok "ck-ctr-$rt-restore-counts-on" \
+    || fail "ck-ctr-$rt-restore-counts-on" "count $out, checkpointed after $c" ;;
+    *) fail "ck-ctr-$rt-restore-counts-on" "count $out (checkpointed after $c)" ;; esac
+
+  # task checkpoint --exit
+  out=$($C task checkpoint --exit --image-path $B/ck-ctr-$rt/img2 --work-path $B/ck-ctr-$rt/work2 $id 2>&1)
+  if [ $? = 0 ] && [ -e $B/ck-ctr-$rt/img2/inventory.img ]; then ok "ck-ctr-$rt-task-checkpoint-exit"; else
+    fail "ck-ctr-$rt-task-checkpoint-exit" "$out"; ck_argv $rt checkpoint; ck_criu_log $B/ck-ctr-$rt/work2; fi
+  expect "ck-ctr-$rt-task-checkpoint-exit-stopped" "$(ctr_status)" STOPPED
+  expect "ck-ctr-$rt-task-checkpoint-exit-unit-gone" "$(prop $unit LoadState)" not-found
+
+  # nothing left behind
+  $C task kill -s KILL $id >/dev/null 2>&1
+  $C task rm -f $id >/dev/null 2>&1
+  out=$($C container rm $id 2>&1) || fail "ck-ctr-$rt-rm" "$out"
+  $C images rm ck/$id:1 >/dev/null 2>&1
+  expect "ck-ctr-$rt-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "ck-ctr-$rt-rm-state-gone" "$(ls -d /run/containerd/runc/ck/$id 2>/dev/null | wc -l)" 0
+  expect "ck-ctr-$rt-rm-cgroup-gone" "$(ls -d $CG/system.slice/$unit 2>/dev/null | wc -l)" 0
+}
 [ -x /usr/local/bin/runc ] || ln -sf /usr/bin/runc /usr/local/bin/runc
 
 if [ "$ONLY" = legacy ]; then
@@ -312,6 +521,11 @@ for rt in dx-runtime runc; do
   want rootless && make_image && t_rootless_podman $rt
 done
 want cri && t_cri
+for rt in runc dx-runtime; do
+  want checkpoint-engines && t_ck_podman $rt
+  want checkpoint-engines && t_ck_ctr $rt
+done
+echo "# checkpoint-engines done at $(up) s"
 want v2 && t_v2_suite dx-runtime
 echo "# v2 checks done at $(up) s"
 echo "# engines done at $(up) s"
