@@ -78,8 +78,8 @@ enum {
 	OP_NO_NEW_PRIVS = 43, OP_SECCOMP = 44, OP_PERSONALITY = 45,
 	OP_SCHED = 46, OP_IOPRIO = 47, OP_APPARMOR = 48, OP_LABEL = 49,
 	OP_EXEC = 50, OP_AFFINITY = 51, OP_CGROUP_JOIN = 52, OP_FIFO_MAKE = 53,
-	OP_BIND_SOURCES = 54, OP_HIDE_HOST = 55,
-	OP_MAX = 55
+	OP_BIND_SOURCES = 54, OP_HIDE_HOST = 55, OP_DEVNULL_STDIO = 56,
+	OP_MAX = 56
 };
 
 enum {
@@ -1442,6 +1442,32 @@ static void op_hide_host(struct field *f)
 		die(errno, "cover ", p, " with tmpfs");
 }
 
+/*
+ * Stdio the runtime's caller pointed at its /dev/null is pointed at the container's:
+ * a checkpoint cannot name a file on a mount the container does not have.
+ */
+static void op_devnull_stdio(struct field *f)
+{
+	struct stat null, st;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	(void)f;
+	if (fd < 0)
+		die(errno, "open /dev/null");
+	if (fstat(fd, &null) < 0)
+		die(errno, "stat /dev/null");
+	for (int i = 0; i < 3; i++) {
+		if (fstat(i, &st) < 0) {
+			if (errno == EBADF)
+				continue;
+			die(errno, "stat stdio");
+		}
+		if (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev && dup2(fd, i) < 0)
+			die(errno, "reopen /dev/null as stdio");
+	}
+	close(fd);
+}
+
 static void op_sysctl(struct field *f)
 {
 	if (write_file(f[0].s, f[1].s, f[1].n) < 0)
@@ -2059,6 +2085,7 @@ static const struct opdef ops[OP_MAX + 1] = {
 	[OP_MKDIR] = { "s", op_mkdir, "MKDIR" },
 	[OP_BIND_SOURCES] = { "v", op_bind_sources, "BIND_SOURCES" },
 	[OP_HIDE_HOST] = { "s", op_hide_host, "HIDE_HOST" },
+	[OP_DEVNULL_STDIO] = { "", op_devnull_stdio, "DEVNULL_STDIO" },
 	[OP_HOOK] = { "usvess", op_hook, "HOOK" },
 	[OP_FIFO_OPEN] = { "s", op_fifo_open, "FIFO_OPEN" },
 	[OP_READY] = { "", op_ready, "READY" },

@@ -37,8 +37,11 @@ export interface CgroupManager {
   readonly unit?: string;
   /** per-hierarchy absolute dirs, recorded in state.json so later commands find them without config */
   readonly paths: Record<string, string>;
-  /** mkdir (parents too) in every hierarchy; idempotent */
-  create(): void | Promise<void>;
+  /**
+   * mkdir (parents too) in every hierarchy; idempotent. `keep`: a process the cgroup
+   * is made around and that stays in it (systemd starts a unit with it).
+   */
+  create(keep?: number): void | Promise<void>;
   /** write limits; throws CgroupError with a one-line message on an impossible limit */
   /**
    * `devices: false` leaves the device rules alone: an update that does not mention

@@ -164,10 +164,11 @@ export async function restore(ctx: Context, o: RestoreOptions): Promise<number> 
         extraFds,
         logPath: join(o.workPath ?? "", "restore.log"),
         // CRIU restores the tree into its own cgroup: the container's, with its limits.
+        // Under systemd the scope starts with CRIU in it, as runc's Apply(pid) does.
         async started(pid) {
-          own.create();
+          await own.create(pid);
           await own.addProcess(pid);
-          own.apply(resources, (m) => ctx.log.warn(m));
+          await own.apply(resources, (m) => ctx.log.warn(m));
           if (own.version === 1) opts.cg_root = cgroupRoots(pid);
         },
         notify(script, pid, fd) {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hook, LinuxNamespace, Process, Spec } from "../spec/types";
 import { CloneMode, Op, type Step } from "../native/protocol";
-import { deviceSteps, rootfsSteps, type CgroupMountInfo } from "../mounts/plan";
+import { deviceSteps, devIsHostBind, rootfsSteps, type CgroupMountInfo } from "../mounts/plan";
 import { MS } from "../mounts/options";
 import { hostPseudoMounts, realPath } from "../mounts/mountinfo";
 import { capMask } from "../process/capabilities";
@@ -376,6 +376,9 @@ export function createPlan(inp: CreatePlanInput): CreatePlan {
   if (inp.noPivot && !hostMountNs && !ns.joined.has("mount"))
     for (const p of hostPseudoMounts(realPath(inp.rootfs))) steps.push({ op: Op.HIDE_HOST, fields: [str(p)] });
   steps.push({ op: Op.PIVOT, fields: [u64(hostMountNs ? PIVOT_CHROOT : inp.noPivot ? 1 : 0)] });
+  // Stdio on the host's /dev/null moves to the container's, as runc does unless /dev
+  // is the host's: CRIU cannot dump a file on a mount outside the container.
+  if (!devIsHostBind(spec.mounts ?? [])) steps.push({ op: Op.DEVNULL_STDIO, fields: [] });
   // runc makes a missing working directory (0755, before the umask is applied), inside
   // the new root so that no symlink of the image can place it elsewhere.
   if (hasProcess) steps.push({ op: Op.MKDIR, fields: [str(proc.cwd)] });

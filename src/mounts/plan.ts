@@ -77,7 +77,7 @@ export function makedev(major: number, minor: number): bigint {
 }
 
 /** Where the config puts its own /dev, if anywhere: decides whether default nodes are made. */
-function devIsHostBind(mounts: SpecMount[]): boolean {
+export function devIsHostBind(mounts: SpecMount[]): boolean {
   return mounts.some((m) => clean(m.destination) === "/dev" && (m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind")));
 }
 

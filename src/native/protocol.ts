@@ -49,6 +49,7 @@ export const Op = {
   FIFO_MAKE: 53,
   BIND_SOURCES: 54,
   HIDE_HOST: 55,
+  DEVNULL_STDIO: 56,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -307,3 +307,12 @@ test.if(!IS_RUNC)("the recursive options are listed by features", async () => {
   const f = JSON.parse(ok(await rt(["features"])).stdout);
   expect(f.mountOptions).toEqual(expect.arrayContaining(["rro", "rrw", "rnosuid", "rnoexec", "rnoatime"]));
 });
+
+test("stdio on the host's /dev/null is the container's /dev/null, as runc reopens it", async () => {
+  // CRIU cannot dump a file open on a mount the container does not have: podman and
+  // containerd hand the runtime the host's /dev/null as stdin.
+  const b = makeBundle({
+    args: ["sh", "-c", 'exec 5</dev/null; a=$(grep mnt_id /proc/self/fdinfo/0); c=$(grep mnt_id /proc/self/fdinfo/5); [ "$a" = "$c" ] && echo same || echo "differ: $a $c"'],
+  });
+  expect((await output(b)).trim()).toBe("same");
+});

@@ -97,9 +97,11 @@ export class SystemdManager implements CgroupManager {
    * StartTransientUnit: the scope, in its slice, holding `cfg.pid` (the process that
    * clones the init into it). The limits follow in apply() once the init exists, as
    * with the other drivers: a TasksMax of 1 would refuse the clone while both are in.
+   * `keep` starts the unit with that process instead, and it stays in: CRIU restores
+   * the tree into its own cgroup, and a scope left empty for a moment is stopped.
    */
-  async create(): Promise<void> {
-    const pid = this.cfg.pid;
+  async create(keep?: number): Promise<void> {
+    const pid = keep ?? this.cfg.pid;
     if (!pid) throw new CgroupError("cgroup: systemd: no process to start the unit with");
     const { slice } = unitOf(this.cfg, this.user);
     // A name ending in ".slice" makes the container's unit a slice, which hangs from its
@@ -133,7 +135,7 @@ export class SystemdManager implements CgroupManager {
       closeBus();
       throw new CgroupError(`cgroup: systemd: start ${this.unit}: job ${result}`);
     }
-    this.placed = pid;
+    this.placed = keep ? 0 : pid;
     // On v1 systemd makes the unit's directory only in the hierarchies it manages;
     // the others (cpuset, hugetlb, net_cls…) are the runtime's to make, as runc does.
     if (this.version === 1) this.inner.create();

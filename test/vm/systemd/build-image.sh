@@ -21,6 +21,7 @@ PACKAGES=(
   linux-image-amd64 initramfs-tools
   containerd runc podman conmon crun golang-github-containers-common
   netavark uidmap busybox-static libseccomp2 procps iproute2 util-linux
+  criu iptables tar
 )
 
 log() { echo "build-image.sh: $*" >&2; }
@@ -76,6 +77,26 @@ mkdir -p "$R/var/lib/systemd/linger" && : >"$R/var/lib/systemd/linger/vmuser"
 # The user manager gets every controller delegated (systemd's default is cpu memory pids).
 mkdir -p "$R/etc/systemd/system/user@.service.d"
 printf '[Service]\nDelegate=yes\n' >"$R/etc/systemd/system/user@.service.d/delegate.conf"
+
+# CRIU (the checkpoint-engines group) misses a socket, the conntrack table or the
+# network lock without an error of its own when one of these is not loaded: each
+# sock_diag family it asks for, nf_conntrack_netlink, and the netfilter its
+# iptables-restore lock uses.
+mkdir -p "$R/etc/modules-load.d"
+cat >"$R/etc/modules-load.d/criu.conf" <<'EOS'
+unix_diag
+inet_diag
+tcp_diag
+udp_diag
+raw_diag
+af_packet_diag
+netlink_diag
+nf_conntrack_netlink
+nf_tables
+nft_compat
+x_tables
+xt_mark
+EOS
 
 # Only what the tests need starts at boot.
 for u in serial-getty@ttyS0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer \

@@ -326,8 +326,8 @@ t_v2_suite() {
   for c in $(cat $CG/cgroup.controllers); do echo "+$c" >$CG/cgroup.subtree_control 2>/dev/null; done
   echo "# root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
   mkdir -p $B/bb && /bin/busybox --install -s $B/bb
-  # The checkpoint groups need CRIU and the kernel modules the busybox guest loads for
-  # it; this image carries neither, and checkpoint/restore is proven there.
+  # The runtime's own checkpoint groups are proven in the busybox guest; here
+  # checkpoint/restore goes through the engines (checkpoint-engines).
   PATH=$B/bb:/usr/local/bin:$PATH RUNTIME=$rt ROOTFS=$ROOTFS ONLY= EXCEPT=checkpoint \
     timeout 900 /bin/busybox sh "$SHARE/test/vm/guest-tests.sh" >$B/v2-$rt.out 2>&1
   sed -n "s/^VMTEST \(ok\|fail\|skip\) /VMTEST \1 v2-$rt-/p" $B/v2-$rt.out
@@ -368,6 +368,214 @@ EOT
     grep -q '^VMTEST ' $B/cri-$h.out || fail "cri-$h" "$(tail -5 $B/cri-$h.out)"
   done
 }
+
+# --- checkpoint / restore through the engines ----------------------------------------
+# podman's checkpoint/restore and containerd's, each with the runtime under test behind
+# it: a busybox loop appends an increasing number to /tmp/seq (and to stdout), and a
+# restored container must go on from the number it was checkpointed at, not from 1.
+# The runtime is a wrapper of the same name that logs each argv the engine passes.
+CK_LOOP='i=0; while :; do i=$((i+1)); echo $i; echo $i >>/tmp/seq; sleep 0.2; done'
+ck_wrap() {
+  local rt=$1 real=/usr/local/bin/$1
+  [ "$rt" = runc ] && real=/usr/bin/runc
+  mkdir -p $B/wrap-$rt
+  printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$B/argv-$rt.log" "$real" >$B/wrap-$rt/$rt
+  chmod 755 $B/wrap-$rt/$rt
+  echo $B/wrap-$rt/$rt
+}
+# ck_seq FILE: "LAST ok" when the file counts 1, 2, 3... without a gap or a restart,
+# else "LAST broken at LINE".
+ck_seq() {
+  awk 'NR != $1 { if (!b) b = NR } { l = $1 } END { print (l ? l : 0) " " (b ? "broken at " b : "ok") }' "$1" 2>/dev/null
+}
+# ck_wait_above FILE N: until the count passes N (60 s).
+ck_wait_above() {
+  local i=0
+  while [ $i -lt 300 ]; do
+    [ "$(ck_seq "$1" | cut -d' ' -f1)" -gt "$2" ] 2>/dev/null && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  return 1
+}
+# What CRIU said, when a step failed: the newest dump/restore log under DIRS.
+ck_criu_log() {
+  local f
+  f=$(ls -t $(find "$@" -name 'dump.log' -o -name 'restore.log' 2>/dev/null) 2>/dev/null | head -1)
+  [ -n "$f" ] || return 0
+  echo "# criu $f:"
+  { grep -E 'Error|error|Warn' "$f" | head -8; tail -5 "$f"; } | sed 's/^/# criu /' | cut -c1-300
+}
+ck_argv() {
+  echo "# argv of $1 ($2):"
+  grep -E "^(.* )?(checkpoint|restore) " $B/argv-$1.log 2>/dev/null | tail -4 | sed 's/^/#   /' | cut -c1-400
+}
+ck_since() { awk -v a="$(up)" -v b="$1" 'BEGIN { printf "%.0f", a - b }'; }
+# ck_in_unit PID UNIT: the process is in the unit's cgroup
+ck_in_unit() {
+  local cg
+  cg=$(prop "$2" ControlGroup)
+  [ -n "$cg" ] && grep -qx "0::$cg" /proc/$1/cgroup 2>/dev/null
+}
+
+# ck_counts_on NAME FILE C: the count in FILE goes past C with no gap and no restart
+ck_counts_on() {
+  ck_wait_above "$2" "$3"
+  local out
+  out=$(ck_seq "$2")
+  case "$out" in *" ok") [ "${out%% *}" -gt "$3" ] && ok "$1" || fail "$1" "count $out, was $3" ;;
+    *) fail "$1" "count $out (was $3)" ;; esac
+}
+
+t_ck_podman() {
+  local rt=$1 W name=ckp-$1 out id unit c P="timeout 180 podman" t0=$(up)
+  W=$(ck_wrap $rt)
+  make_image || { fail "ck-podman-$rt-image" "podman import failed"; return; }
+  P="$P --runtime $W --cgroup-manager systemd"
+  out=$($P run -d --network none --name $name $IMAGE sh -c "$CK_LOOP" 2>&1) || { fail "ck-podman-$rt-run" "$out"; return; }
+  id=$(podman inspect -f '{{.Id}}' $name) unit=libpod-$id.scope
+  # The count is read through the init's root: a podman exec each time is slow under TCG.
+  local seq
+  ck_pid() { seq=/proc/$(podman inspect -f '{{.State.Pid}}' $name 2>/dev/null)/root/tmp/seq; }
+  ck_abort() { ck_argv $rt "$1"; ck_criu_log /var/lib/containers/storage/overlay-containers; podman rm -f -t 1 $name >/dev/null 2>&1; }
+  ck_pid
+  ck_wait_above $seq 2
+  expect "ck-podman-$rt-counts" "$(ck_seq $seq | cut -d' ' -f2)" ok
+
+  # checkpoint, then restore in place
+  out=$($P container checkpoint $name 2>&1) || { fail "ck-podman-$rt-checkpoint" "$out"; ck_abort checkpoint; return; }
+  ok "ck-podman-$rt-checkpoint"
+  expect "ck-podman-$rt-checkpoint-exited" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" exited
+  expect "ck-podman-$rt-checkpoint-unit-gone" "$(prop $unit LoadState)" not-found
+  c=$(podman logs $name 2>/dev/null | tail -1)
+  out=$($P container restore $name 2>&1) || { fail "ck-podman-$rt-restore" "$out"; ck_abort restore; return; }
+  ok "ck-podman-$rt-restore"
+  expect "ck-podman-$rt-restore-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  expect "ck-podman-$rt-restore-unit-active" "$(prop $unit ActiveState)" active
+  ck_pid
+  local pid=${seq#/proc/}; pid=${pid%%/*}
+  if ck_in_unit "$pid" $unit; then ok "ck-podman-$rt-restore-in-scope"; else
+    fail "ck-podman-$rt-restore-in-scope" "pid $pid: $(cat /proc/$pid/cgroup 2>&1), unit: $(prop $unit ControlGroup)"; fi
+  ck_counts_on "ck-podman-$rt-restore-counts-on" $seq "${c:-0}"
+  # stdout through the restored conmon: the log goes on too
+  podman logs $name 2>/dev/null >$B/ck-$name.log
+  ck_counts_on "ck-podman-$rt-restore-log-counts-on" $B/ck-$name.log "${c:-0}"
+  out=$(podman exec $name cat /tmp/seq 2>&1 | tail -1)
+  [ "$out" -gt "${c:-0}" ] 2>/dev/null && ok "ck-podman-$rt-restore-exec" || fail "ck-podman-$rt-restore-exec" "$out"
+
+  # --leave-running
+  out=$($P container checkpoint -R $name 2>&1) || { fail "ck-podman-$rt-leave-running" "$out"; ck_abort checkpoint; return; }
+  ok "ck-podman-$rt-leave-running"
+  expect "ck-podman-$rt-leave-running-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  expect "ck-podman-$rt-leave-running-unit-active" "$(prop $unit ActiveState)" active
+  ck_counts_on "ck-podman-$rt-leave-running-counts" $seq "$(ck_seq $seq | cut -d' ' -f1)"
+
+  # --export / rm / --import
+  rm -f $B/ck-$rt.tar.gz
+  out=$($P container checkpoint -e $B/ck-$rt.tar.gz $name 2>&1)
+  [ $? = 0 ] && [ -s $B/ck-$rt.tar.gz ] || { fail "ck-podman-$rt-export" "$out"; ck_abort checkpoint; return; }
+  ok "ck-podman-$rt-export"
+  c=$(podman logs $name 2>/dev/null | tail -1)
+  out=$(podman rm $name 2>&1) || fail "ck-podman-$rt-export-rm" "$out"
+  expect "ck-podman-$rt-export-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  out=$($P container restore -i $B/ck-$rt.tar.gz 2>&1) || { fail "ck-podman-$rt-import" "$out"; ck_abort restore; return; }
+  ok "ck-podman-$rt-import"
+  expect "ck-podman-$rt-import-running" "$(podman inspect -f '{{.State.Status}}' $name 2>&1)" running
+  id=$(podman inspect -f '{{.Id}}' $name 2>/dev/null) unit=libpod-$id.scope
+  expect "ck-podman-$rt-import-unit-active" "$(prop $unit ActiveState)" active
+  ck_pid
+  ck_counts_on "ck-podman-$rt-import-counts-on" $seq "${c:-0}"
+
+  # nothing left behind
+  local root
+  root=$(sed -n 's/.*--root \([^ ]*\) .*/\1/p' $B/argv-$rt.log | head -1)
+  out=$(podman rm -f -t 1 $name 2>&1) || fail "ck-podman-$rt-rm" "$out"
+  expect "ck-podman-$rt-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "ck-podman-$rt-rm-conmon-unit-gone" "$(prop libpod-conmon-$id.scope LoadState)" not-found
+  # podman names no --root for checkpoint: the runtime's default, or the one it gave
+  expect "ck-podman-$rt-rm-state-gone" "$(ls -d /run/$rt/$id ${root:+$root/$id} 2>/dev/null | wc -l)" 0
+  echo "# ck-podman-$rt restore argv: $(grep -m1 ' restore ' $B/argv-$rt.log | cut -c1-400)"
+  expect "ck-podman-$rt-rm-no-process" "$(pgrep -f 'echo \$i >>/tmp/seq' | wc -l)" 0
+  echo "# ck-podman-$rt took $(ck_since $t0) s"
+}
+
+# containerd 1.6's ctr: `task checkpoint` (criu images to a path, the task left running
+# or exited) and `container checkpoint --task --rw` / `container restore --live --rw`
+# (a checkpoint image, the only restore ctr 1.6 has).
+ck_containerd() {
+  [ -n "$CK_CTRD" ] && return 0
+  if ! systemctl is-active -q containerd.service; then
+    systemctl unmask containerd.service >/dev/null 2>&1
+    systemctl start containerd.service || return 1
+  fi
+  podman save --format docker-archive -o $B/ck-image.tar $IMAGE >/dev/null 2>&1 || return 1
+  ctr -n ck images import $B/ck-image.tar >/dev/null 2>&1 || return 1
+  CK_CTRD=1
+}
+t_ck_ctr() {
+  local rt=$1 W id=ckc-$1 out c pid C="timeout 180 ctr -n ck" t0=$(up)
+  local unit=ctrck-ckc-$rt.scope seq=/run/containerd/io.containerd.runtime.v2.task/ck/ckc-$rt/rootfs/tmp/seq
+  W=$(ck_wrap $rt)
+  make_image && ck_containerd || { fail "ck-ctr-$rt-setup" "containerd or the image: $(journalctl -u containerd -n 5 --no-pager 2>&1)"; return; }
+  # ctr_status: the task's status column
+  ctr_status() { ctr -n ck task ls 2>/dev/null | awk -v id=$id '$1 == id { print $3 }'; }
+  ck_abort() {
+    ck_argv $rt "$1"; ck_criu_log $B/ck-ctr-$rt /run/containerd/io.containerd.runtime.v2.task/ck/$id
+    $C task kill -s KILL $id >/dev/null 2>&1; sleep 1; $C task rm -f $id >/dev/null 2>&1; $C container rm $id >/dev/null 2>&1
+    $C images rm ck/$id:1 >/dev/null 2>&1
+  }
+  out=$($C run -d --null-io --runc-binary $W --runc-systemd-cgroup --cgroup system.slice:ctrck:$id \
+    $IMAGE $id sh -c "$CK_LOOP" 2>&1) || { fail "ck-ctr-$rt-run" "$out"; ck_abort create; return; }
+  ck_wait_above $seq 2
+  expect "ck-ctr-$rt-counts" "$(ck_seq $seq | cut -d' ' -f2)" ok
+  expect "ck-ctr-$rt-unit-active" "$(prop $unit ActiveState)" active
+
+  # task checkpoint to a path, the task left running
+  rm -rf $B/ck-ctr-$rt; mkdir -p $B/ck-ctr-$rt
+  out=$($C task checkpoint --image-path $B/ck-ctr-$rt/img --work-path $B/ck-ctr-$rt/work $id 2>&1)
+  [ $? = 0 ] && [ -e $B/ck-ctr-$rt/img/inventory.img ] \
+    || { fail "ck-ctr-$rt-task-checkpoint" "$out $(ls $B/ck-ctr-$rt/img 2>&1 | head -3)"; ck_abort checkpoint; return; }
+  ok "ck-ctr-$rt-task-checkpoint"
+  expect "ck-ctr-$rt-task-checkpoint-running" "$(ctr_status)" RUNNING
+  ck_counts_on "ck-ctr-$rt-task-checkpoint-counts" $seq "$(ck_seq $seq | cut -d' ' -f1)"
+
+  # container checkpoint (pause, dump leaving it running, resume) into an image
+  c=$(ck_seq $seq | cut -d' ' -f1)
+  out=$($C container checkpoint --task --rw $id ck/$id:1 2>&1) || { fail "ck-ctr-$rt-container-checkpoint" "$out"; ck_abort checkpoint; return; }
+  ok "ck-ctr-$rt-container-checkpoint"
+  expect "ck-ctr-$rt-container-checkpoint-running" "$(ctr_status)" RUNNING
+  # gone, then back from the image
+  $C task kill -s KILL $id >/dev/null 2>&1
+  local i=0; while [ $i -lt 50 ] && [ "$(ctr_status)" = RUNNING ]; do sleep 0.2; i=$((i + 1)); done
+  out=$($C task rm $id 2>&1) || fail "ck-ctr-$rt-kill-rm" "$out"
+  $C container rm $id >/dev/null 2>&1
+  expect "ck-ctr-$rt-kill-unit-gone" "$(prop $unit LoadState)" not-found
+  out=$($C container restore --live --rw $id ck/$id:1 2>&1) || { fail "ck-ctr-$rt-container-restore" "$out"; ck_abort restore; return; }
+  ok "ck-ctr-$rt-container-restore"
+  expect "ck-ctr-$rt-restore-running" "$(ctr_status)" RUNNING
+  expect "ck-ctr-$rt-restore-unit-active" "$(prop $unit ActiveState)" active
+  pid=$(ctr -n ck task ls 2>/dev/null | awk -v id=$id '$1 == id { print $2 }')
+  if ck_in_unit "$pid" $unit; then ok "ck-ctr-$rt-restore-in-scope"; else
+    fail "ck-ctr-$rt-restore-in-scope" "pid $pid: $(cat /proc/$pid/cgroup 2>&1), unit: $(prop $unit ControlGroup)"; fi
+  ck_counts_on "ck-ctr-$rt-restore-counts-on" $seq "$c"
+
+  # task checkpoint --exit
+  out=$($C task checkpoint --exit --image-path $B/ck-ctr-$rt/img2 --work-path $B/ck-ctr-$rt/work2 $id 2>&1)
+  [ $? = 0 ] && [ -e $B/ck-ctr-$rt/img2/inventory.img ] || { fail "ck-ctr-$rt-task-checkpoint-exit" "$out"; ck_abort checkpoint; return; }
+  ok "ck-ctr-$rt-task-checkpoint-exit"
+  expect "ck-ctr-$rt-task-checkpoint-exit-stopped" "$(ctr_status)" STOPPED
+  expect "ck-ctr-$rt-task-checkpoint-exit-unit-gone" "$(prop $unit LoadState)" not-found
+
+  # nothing left behind
+  $C task rm -f $id >/dev/null 2>&1
+  out=$($C container rm $id 2>&1) || fail "ck-ctr-$rt-rm" "$out"
+  $C images rm ck/$id:1 >/dev/null 2>&1
+  expect "ck-ctr-$rt-rm-unit-gone" "$(prop $unit LoadState)" not-found
+  expect "ck-ctr-$rt-rm-state-gone" "$(ls -d /run/containerd/runc/ck/$id 2>/dev/null | wc -l)" 0
+  expect "ck-ctr-$rt-rm-cgroup-gone" "$(ls -d $CG/system.slice/$unit 2>/dev/null | wc -l)" 0
+  expect "ck-ctr-$rt-rm-no-process" "$(pgrep -f 'echo \$i >>/tmp/seq' | wc -l)" 0
+  echo "# ck-ctr-$rt took $(ck_since $t0) s"
+}
+
 [ -x /usr/local/bin/runc ] || ln -sf /usr/bin/runc /usr/local/bin/runc
 
 if [ "$ONLY" = legacy ]; then
@@ -388,6 +596,11 @@ for rt in dx-runtime runc; do
   want rootless && make_image && t_rootless_podman $rt
 done
 want cri && t_cri
+for rt in runc dx-runtime; do
+  want checkpoint-engines && t_ck_podman $rt
+  want checkpoint-engines && t_ck_ctr $rt
+done
+echo "# checkpoint-engines done at $(up) s"
 want v2 && t_v2_suite dx-runtime
 echo "# v2 checks done at $(up) s"
 echo "# engines done at $(up) s"

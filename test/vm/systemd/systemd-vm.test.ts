@@ -9,7 +9,9 @@ import { describe, expect, test } from "bun:test";
 import type { VmRun } from "../run";
 import { bootSystemdVm, buildSystemdImage, type SystemdImage } from "./run";
 
-const VM_TIMEOUT_MS = Number(process.env.VM_TIMEOUT_MS ?? 900_000);
+// A full run takes about ten minutes under TCG on a busy host, checkpoint-engines
+// three and a half of them.
+const VM_TIMEOUT_MS = Number(process.env.VM_TIMEOUT_MS ?? 1_200_000);
 
 interface Boot {
   run?: VmRun;
