@@ -18,11 +18,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-bash "$repo/examples/make-bundle.sh" "$tmp/bundle" "$bin" >/dev/null
-node -e '
-const fs = require("fs"); const f = process.argv[1];
-const c = JSON.parse(fs.readFileSync(f, "utf8")); c.process.args = ["sleep", "100000"];
-fs.writeFileSync(f, JSON.stringify(c));' "$tmp/bundle/config.json"
+bash "$repo/examples/make-bundle.sh" "$tmp/bundle" "$bin" sleep 100000 >/dev/null
 
 trace() { # name, argv...
   local name=$1; shift

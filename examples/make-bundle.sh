@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Makes a runnable bundle at $1: a busybox rootfs (from Debian's busybox-static) and a
-# config.json from `dx-runtime spec`, set to print one line and exit.
+# config.json from `dx-runtime spec`, set to print one line and exit, or to run the
+# command given after the runtime.
 set -euo pipefail
-dest=${1:?usage: make-bundle.sh DIR [RUNTIME]}
+dest=${1:?usage: make-bundle.sh DIR [RUNTIME [COMMAND ARG...]]}
 runtime=${2:-dx-runtime}
+shift $(($# < 2 ? $# : 2))
 busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
 [ -n "$busybox" ] || { echo "busybox not found: apt-get install busybox-static" >&2; exit 1; }
@@ -25,8 +27,9 @@ const fs = require("fs");
 const f = process.argv[1];
 const c = JSON.parse(fs.readFileSync(f, "utf8"));
 c.process.terminal = false;
-c.process.args = ["sh", "-c", "echo hello from $(hostname), pid $$, as $(id -un)"];
+const args = process.argv.slice(2);
+c.process.args = args.length ? args : ["sh", "-c", "echo hello from $(hostname), pid $$, as $(id -un)"];
 c.hostname = "dx-example";
 fs.writeFileSync(f, JSON.stringify(c, null, "\t") + "\n");
-' "$dest/config.json"
+' "$dest/config.json" "$@"
 echo "bundle ready: $dest"

@@ -15,11 +15,7 @@ out=$repo/bytecode-order
 tmp=$(mktemp -d /tmp/dx-order-XXXXXX)
 root=$tmp/root
 trap '"$bin" --root "$root" delete --force ord >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-bash "$repo/examples/make-bundle.sh" "$tmp/bundle" "$bin" >/dev/null
-node -e '
-const fs = require("fs"); const f = process.argv[1];
-const c = JSON.parse(fs.readFileSync(f, "utf8")); c.process.args = ["sleep", "1000"];
-fs.writeFileSync(f, JSON.stringify(c));' "$tmp/bundle/config.json"
+bash "$repo/examples/make-bundle.sh" "$tmp/bundle" "$bin" sleep 1000 >/dev/null
 
 rec() { # name, argv...
   local name=$1; shift
