@@ -2,9 +2,11 @@
 // go-runc) makes them: a root per namespace, `--log FILE --log-format json` on every call,
 // `create --bundle B --pid-file P ID` with a cgroupsPath in config.json and stdio on fifos
 // the shim holds, then `start ID`, `state ID`, `kill ID 9` and `delete ID` once it exited.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Runtime } from "./runtimes";
+import { removeCgroupParent } from "../../test/engines/engines";
+export { removeCgroupParent };
 
 export interface ShimSetup {
   root: string;
@@ -47,18 +49,3 @@ export function closeShim(s: ShimSetup): void {
   closeSync(s.stdio);
 }
 
-/** Removes the parent cgroup the shim-style containers went under, in every hierarchy. */
-export function removeCgroupParent(name: string): void {
-  const dirs = ["/sys/fs/cgroup"];
-  try {
-    for (const e of readdirSync("/sys/fs/cgroup", { withFileTypes: true })) if (e.isDirectory()) dirs.push(join("/sys/fs/cgroup", e.name));
-  } catch {}
-  for (const d of dirs) {
-    const p = join(d, name);
-    if (!existsSync(p)) continue;
-    try {
-      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) rmdirSync(join(p, e.name));
-      rmdirSync(p);
-    } catch {}
-  }
-}

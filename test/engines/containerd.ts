@@ -3,7 +3,7 @@
 // outlive containerd by design).
 import fs from "node:fs";
 import path from "node:path";
-import { cmd, ok, removeTree, stopProcess, tempDir, waitUntil, type CmdResult } from "./engines";
+import { cmd, ok, removeCgroupParent, removeTree, stopProcess, tempDir, waitUntil, type CmdResult } from "./engines";
 
 const HEAVY_SNAPSHOTTERS = ["btrfs", "zfs", "aufs", "devmapper"].map((s) => `"io.containerd.snapshotter.v1.${s}"`);
 
@@ -90,6 +90,7 @@ export class Containerd {
       }
     } finally {
       if (this.proc) await stopProcess(this.proc);
+      for (const ns of this.namespaces) removeCgroupParent(ns);
       if (process.env.DX_KEEP_LOGS) fs.writeFileSync(process.env.DX_KEEP_LOGS, this.log());
       await removeTree(this.dir);
     }

@@ -190,3 +190,23 @@ export async function waitUntil(what: string, fn: () => Promise<boolean>, timeou
     await Bun.sleep(100);
   }
 }
+
+/**
+ * Removes, in every hierarchy, the parent cgroup an engine's containers went under
+ * (containerd's runc shim puts a namespace's tasks under /NAMESPACE, and no runtime
+ * removes it), with its empty children.
+ */
+export function removeCgroupParent(name: string): void {
+  const dirs = ["/sys/fs/cgroup"];
+  try {
+    for (const e of fs.readdirSync("/sys/fs/cgroup", { withFileTypes: true })) if (e.isDirectory()) dirs.push(path.join("/sys/fs/cgroup", e.name));
+  } catch {}
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    if (!fs.existsSync(p)) continue;
+    try {
+      for (const e of fs.readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(p, e.name));
+      fs.rmdirSync(p);
+    } catch {}
+  }
+}
