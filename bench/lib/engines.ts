@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Containerd } from "../../test/engines/containerd";
-import { hardLimit, hasCapSysResource, removeTree, tempDir } from "../../test/engines/engines";
+import { hardLimit, hasCapSysResource, PODMAN_CGROUP_PARENT, removeTree, tempDir } from "../../test/engines/engines";
 import { buildImage, type BuiltImage } from "../../test/engines/image";
 import { removeCgroupParent } from "./shim";
 
@@ -96,6 +96,7 @@ export class Engines {
       if (this.podmanDir) run(["podman", ...this.podmanGlobals(), "rmi", "-a", "-f"], { CONTAINERS_CONF: this.podmanConf });
     } finally {
       removeCgroupParent(NS);
+      if (this.podmanDir) removeCgroupParent(PODMAN_CGROUP_PARENT);
       if (this.dir) await removeTree(this.dir);
     }
   }

@@ -193,20 +193,35 @@ export async function waitUntil(what: string, fn: () => Promise<boolean>, timeou
 
 /**
  * Removes, in every hierarchy, the parent cgroup an engine's containers went under
- * (containerd's runc shim puts a namespace's tasks under /NAMESPACE, and no runtime
- * removes it), with its empty children.
+ * (containerd's runc shim puts a namespace's tasks under /NAMESPACE, podman's cgroupfs
+ * manager uses /libpod_parent, and neither removes it), with what is left below it,
+ * deepest first. A cgroup still in use refuses rmdir and stays. Where a controller is
+ * not mounted, podman makes plain directories and `tasks` files under /sys/fs/cgroup's
+ * tmpfs all the same: those files go too (a cgroup's own files refuse unlink).
  */
 export function removeCgroupParent(name: string): void {
   const dirs = ["/sys/fs/cgroup"];
   try {
     for (const e of fs.readdirSync("/sys/fs/cgroup", { withFileTypes: true })) if (e.isDirectory()) dirs.push(path.join("/sys/fs/cgroup", e.name));
   } catch {}
-  for (const d of dirs) {
-    const p = path.join(d, name);
-    if (!fs.existsSync(p)) continue;
+  const rmTree = (p: string): void => {
     try {
-      for (const e of fs.readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) fs.rmdirSync(path.join(p, e.name));
+      for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+        if (e.isDirectory()) rmTree(path.join(p, e.name));
+        else if (e.isFile()) {
+          try {
+            fs.unlinkSync(path.join(p, e.name));
+          } catch {}
+        }
+      }
       fs.rmdirSync(p);
     } catch {}
+  };
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    if (fs.existsSync(p)) rmTree(p);
   }
 }
+
+/** Where podman's cgroupfs manager puts conmon and its containers; podman leaves it. */
+export const PODMAN_CGROUP_PARENT = "libpod_parent";

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { hasCapSysResource, cmd, ensureCommands, hardLimit, ok, onPty, removeTree, runtimeBinary, tempDir, testImage, waitUntil } from "./engines";
+import { hasCapSysResource, cmd, ensureCommands, hardLimit, ok, onPty, PODMAN_CGROUP_PARENT, removeCgroupParent, removeTree, runtimeBinary, tempDir, testImage, waitUntil } from "./engines";
 
 setDefaultTimeout(60_000);
 
@@ -78,7 +78,10 @@ afterAll(async () => {
       await podman(["rmi", "-a", "-f"], 60_000);
     }
   } finally {
-    if (dir) await removeTree(dir);
+    if (dir) {
+      removeCgroupParent(PODMAN_CGROUP_PARENT);
+      await removeTree(dir);
+    }
   }
 }, 120_000);
 
