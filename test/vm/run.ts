@@ -119,10 +119,16 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
   const append = ["console=ttyS0", "cgroup_no_v1=all", "panic=-1", "quiet", "random.trust_cpu=on"];
   if (opts.runtime) append.push(`vmtest_runtime=${opts.runtime}`);
   if (opts.only) append.push(`vmtest_only=${opts.only}`);
-  const args = [
-    ...accelArgs(opts.accel ?? (await pickAccel(kernel))),
+  const args = directBootArgs(opts.accel ?? (await pickAccel(kernel)), opts.memoryMb ?? 1024, kernel, initrd, append);
+  return runQemu(args, opts.onLine, opts.timeoutMs ?? 600_000);
+}
+
+/** qemu with 2 vCPUs on the serial console, booting `kernel` and `initrd` directly. */
+export function directBootArgs(accel: Accel, memoryMb: number, kernel: string, initrd: string, append: string[]): string[] {
+  return [
+    ...accelArgs(accel),
     "-m",
-    String(opts.memoryMb ?? 1024),
+    String(memoryMb),
     "-smp",
     "2",
     "-nographic",
@@ -139,7 +145,6 @@ export async function bootVm(kernel: string, initrd: string, opts: RunOptions = 
     "-append",
     append.join(" "),
   ];
-  return runQemu(args, opts.onLine, opts.timeoutMs ?? 600_000);
 }
 
 /**

@@ -13,7 +13,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { pickAccel, REPO, runQemu, type Accel, type VmRun } from "../run";
+import { directBootArgs, pickAccel, REPO, runQemu, type Accel, type VmRun } from "../run";
 
 export const SYSTEMD_DIR = import.meta.dir;
 
@@ -74,24 +74,7 @@ export async function bootSystemdVm(img: SystemdImage, opts: SystemdRunOptions =
   ];
   if (opts.only) append.push(`vmtest_only=${opts.only}`);
   const args = [
-    ...(accel === "kvm" ? ["-enable-kvm", "-cpu", "host"] : ["-accel", "tcg,thread=multi", "-cpu", "max"]),
-    "-m",
-    "2048",
-    "-smp",
-    "2",
-    "-nographic",
-    "-no-reboot",
-    "-nodefaults",
-    "-serial",
-    "stdio",
-    "-monitor",
-    "none",
-    "-kernel",
-    img.kernel,
-    "-initrd",
-    img.initrd,
-    "-append",
-    append.join(" "),
+    ...directBootArgs(accel, 2048, img.kernel, img.initrd, append),
     "-drive",
     `file=${img.rootfs},format=raw,if=virtio,snapshot=on,cache=unsafe`,
     "-virtfs",
