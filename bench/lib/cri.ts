@@ -5,8 +5,7 @@
 // pause container. Only those two calls are timed.
 import { join } from "node:path";
 import { Containerd } from "../../test/engines/containerd";
-import { CriClient, containerConfig, podSandboxConfig } from "../../test/engines/cri";
-import { hasCapSysResource } from "../../test/engines/engines";
+import { CriClient, containerConfig, criPluginHead, podSandboxConfig } from "../../test/engines/cri";
 import { buildImage } from "../../test/engines/image";
 
 const NS = "k8s.io";
@@ -24,12 +23,7 @@ export class CriBench {
     Object.keys(runtimes).forEach((name, i) => this.handlers.set(name, `bench${i}`));
     const extra = (dir: string) =>
       [
-        `[plugins."io.containerd.grpc.v1.cri"]`,
-        `  sandbox_image = "${PAUSE}"`,
-        ...(hasCapSysResource() ? [] : ["  restrict_oom_score_adj = true"]),
-        `  [plugins."io.containerd.grpc.v1.cri".cni]`,
-        `    bin_dir = "${dir}/cni/bin"`,
-        `    conf_dir = "${dir}/cni/conf"`,
+        ...criPluginHead(dir, PAUSE),
         `  [plugins."io.containerd.grpc.v1.cri".containerd]`,
         `    default_runtime_name = "bench0"`,
         ...Object.entries(runtimes).flatMap(([name, bin]) => {

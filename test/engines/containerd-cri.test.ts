@@ -7,8 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Containerd } from "./containerd";
 import { spawnSync } from "node:child_process";
-import { ContainerState, CriClient, Propagation, containerConfig, podSandboxConfig, type Msg } from "./cri";
-import { cmd, ensureCommands, hasCapSysResource, runtimeBinary, testImage } from "./engines";
+import { ContainerState, CriClient, Propagation, containerConfig, criPluginHead, podSandboxConfig, type Msg } from "./cri";
+import { cmd, ensureCommands, runtimeBinary, testImage } from "./engines";
 
 setDefaultTimeout(60_000);
 
@@ -24,14 +24,7 @@ const pods = new Set<string>();
 
 function criConfig(dir: string): string {
   return [
-    `[plugins."io.containerd.grpc.v1.cri"]`,
-    `  sandbox_image = "${PAUSE}"`,
-    // containerd asks for oom_score_adj -998 for every sandbox; going below our own value
-    // needs CAP_SYS_RESOURCE, which runc needs just the same.
-    ...(hasCapSysResource() ? [] : ["  restrict_oom_score_adj = true"]),
-    `  [plugins."io.containerd.grpc.v1.cri".cni]`,
-    `    bin_dir = "${dir}/cni/bin"`,
-    `    conf_dir = "${dir}/cni/conf"`,
+    ...criPluginHead(dir, PAUSE),
     // The lines the README gives, with the binary under test.
     `  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]`,
     `    runtime_type = "io.containerd.runc.v2"`,

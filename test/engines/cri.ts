@@ -4,6 +4,7 @@
 // api.proto.
 import http2 from "node:http2";
 import net from "node:net";
+import { hasCapSysResource } from "./engines";
 
 /** A protobuf message: [field number, value] pairs; nested arrays are sub-messages. */
 export type Msg = [number, string | number | boolean | Msg | undefined][];
@@ -213,4 +214,21 @@ export function containerConfig(c: ContainerSpec): Msg {
   m.push([11, c.logPath]);
   if (c.addCaps?.length) m.push([15, [[2, [[1, c.addCaps.map((k): [number, string] => [1, k])]]]]]);
   return m;
+}
+
+/**
+ * The head of containerd's CRI plugin section for a private daemon in `dir`: the pause
+ * image, the CNI dirs under `dir`, and the oom_score_adj containerd asks for every
+ * sandbox (-998; going below our own value needs CAP_SYS_RESOURCE, which runc needs just
+ * the same). The runtime handlers follow it.
+ */
+export function criPluginHead(dir: string, pauseImage: string): string[] {
+  return [
+    `[plugins."io.containerd.grpc.v1.cri"]`,
+    `  sandbox_image = "${pauseImage}"`,
+    ...(hasCapSysResource() ? [] : ["  restrict_oom_score_adj = true"]),
+    `  [plugins."io.containerd.grpc.v1.cri".cni]`,
+    `    bin_dir = "${dir}/cni/bin"`,
+    `    conf_dir = "${dir}/cni/conf"`,
+  ];
 }
