@@ -199,17 +199,18 @@ export interface V1HierarchyView {
  * controllers at once (a subset would be a new hierarchy: EPERM).
  */
 export function v1HierarchyViews(paths: Record<string, string>, mounts = cgroupMounts()): Map<string, V1HierarchyView> {
-  const out = new Map<string, V1HierarchyView & { names: string[] }>();
+  // order: the hierarchy's controllers as its mount lists them.
+  const out = new Map<string, V1HierarchyView & { names: string[]; order: string[] }>();
   for (const [key, dir] of Object.entries(paths)) {
     if (key === HYBRID_KEY) continue;
     const m = mountHolding(dir, "cgroup", mounts);
     const name = m ? posix.basename(m.mountpoint) : key.replace(/^name=/, "");
-    const view = out.get(name) ?? { dir, options: "", links: [], names: [] };
+    const view = out.get(name) ?? { dir, options: "", links: [], names: [], order: m?.superOptions ?? [] };
     view.names.push(key);
     out.set(name, view);
   }
   for (const [name, view] of out) {
-    const order = mountHolding(view.dir, "cgroup", mounts)?.superOptions ?? [];
+    const order = view.order;
     const rank = (n: string) => (order.indexOf(n) < 0 ? order.length : order.indexOf(n));
     const names = view.names.sort((a, b) => rank(a) - rank(b));
     const named = names.find((n) => n.startsWith("name="));
@@ -217,5 +218,5 @@ export function v1HierarchyViews(paths: Record<string, string>, mounts = cgroupM
     view.options = named && !controllers.length ? `none,${named}` : [...controllers, ...(named ? [named] : [])].join(",");
     view.links = controllers.filter((c) => c !== name);
   }
-  return new Map([...out].map(([k, { names: _, ...v }]) => [k, v]));
+  return new Map([...out].map(([k, { names: _, order: __, ...v }]) => [k, v]));
 }

@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { MountHow, Op, type Step } from "../native/protocol";
 import { MS, parseMountOptions } from "./options";
 import { isShared, mountHolding, realPath } from "./mountinfo";
+import type { V1HierarchyView } from "../cgroups/mounts";
 
 export interface SpecMount {
   destination: string;
@@ -28,7 +29,7 @@ export interface CgroupMountInfo {
   /** v2: { "": host dir of the container's cgroup } */
   paths: Record<string, string>;
   /** v1: hierarchy name (as it should appear under the mount point) → what it is */
-  hierarchies?: Record<string, { dir: string; options: string; links: string[] }>;
+  hierarchies?: Record<string, V1HierarchyView>;
   newNamespace: boolean;
 }
 
