@@ -58,3 +58,10 @@ export function errnoMessage(e: unknown): string {
 export function sysError(what: string, op: string, e: unknown): CgroupError {
   return new CgroupError(`cgroup ${what}: ${op}: ${errnoMessage(e)}`, errnoCode(e));
 }
+
+/** A linux.resources.unified key that is no file name, or not CONTROLLER.PARAMETER: runc's words. */
+export function unifiedKeyError(key: string, why: "path" | "form"): CgroupError {
+  return new CgroupError(
+    `cgroup: unified resource ${JSON.stringify(key)} ${why === "path" ? "must be a file name (no slashes)" : "must be in the form CONTROLLER.PARAMETER"}`,
+  );
+}

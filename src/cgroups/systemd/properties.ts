@@ -3,7 +3,7 @@
 
 import type { LinuxResources } from "../../spec/types";
 import { blkioWeightToIOWeight, sharesToWeight, swapToV2 } from "../convert";
-import { CgroupError } from "../errors";
+import { CgroupError, unifiedKeyError } from "../errors";
 import { deviceRules, WILDCARD, type DeviceRule } from "../devices";
 import type { Property } from "./dbus";
 
@@ -160,8 +160,8 @@ export function unifiedProperties(unified: Record<string, string>): Property[] {
     return String(BigInt(v));
   };
   for (const [k, raw] of Object.entries(unified)) {
-    if (k.includes("/")) throw new CgroupError(`cgroup: unified resource ${JSON.stringify(k)} must be a file name (no slashes)`);
-    if (k.indexOf(".") <= 0) throw new CgroupError(`cgroup: unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
+    if (k.includes("/")) throw unifiedKeyError(k, "path");
+    if (k.indexOf(".") <= 0) throw unifiedKeyError(k, "form");
     const v = raw.trim();
     if (k === "cpu.max") {
       const f = v.split(/\s+/);

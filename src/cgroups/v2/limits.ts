@@ -4,7 +4,7 @@
 
 import type { LinuxBlockIO, LinuxCPU, LinuxHugepageLimit, LinuxMemory, LinuxResources } from "../../spec/types";
 import { blkioWeightToIOWeight, i64, sharesToWeight, swapToV2, u64 } from "../convert";
-import { CgroupError } from "../errors";
+import { CgroupError, unifiedKeyError } from "../errors";
 import { hasFile, readOptional, readU64, writeFile } from "../files";
 import { checkPageSize, setRdma, type Warn } from "../v1/limits";
 
@@ -142,14 +142,14 @@ export function setHugetlbV2(dir: string, limits: readonly LinuxHugepageLimit[])
 export function setUnified(dir: string, unified: Record<string, string>, controllers: Set<string>): void {
   for (const [key, value] of Object.entries(unified)) {
     if (key.includes("/") || key === "." || key === "..") {
-      throw new CgroupError(`cgroup: unified resource ${JSON.stringify(key)} must be a file name (no slashes)`);
+      throw unifiedKeyError(key, "path");
     }
     try {
       writeFile(dir, key, value);
     } catch (e) {
       if (e instanceof CgroupError && (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EPERM")) {
         const dot = key.indexOf(".");
-        if (dot <= 0) throw new CgroupError(`cgroup: unified resource ${JSON.stringify(key)} must be in the form CONTROLLER.PARAMETER`);
+        if (dot <= 0) throw unifiedKeyError(key, "form");
         const c = key.slice(0, dot);
         if (c !== "cgroup" && !controllers.has(c)) {
           throw new CgroupError(`cgroup: unified resource ${JSON.stringify(key)} can't be set: controller ${JSON.stringify(c)} not available`, e.code);
