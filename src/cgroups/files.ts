@@ -2,8 +2,13 @@
 // O_WRONLY descriptor: several files (devices.allow, io.max, net_prio.ifpriomap) take
 // one rule per write, and O_CREAT/O_TRUNC would turn a missing file into EACCES.
 
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { CgroupError, errnoCode, sysError } from "./errors";
+import { nodeRemover, type Remover } from "../native/ffi";
+
+// node:fs loads on first use: delete of a stopped container gets by without it (see
+// native/ffi.ts).
+let nodeFs: typeof import("node:fs") | undefined;
+const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
 
 // delete takes a cgroup apart through this module. It loads no node:path and calls no
 // builtin written in JS (filter, map, some, spreads): the first call of each costs a
@@ -23,7 +28,7 @@ export function sleep(ms: number): Promise<void> {
 
 export function readFile(dir: string, file: string): string {
   try {
-    return readFileSync(join(dir, file), "utf8");
+    return fs().readFileSync(join(dir, file), "utf8");
   } catch (e) {
     throw sysError(file, "read", e);
   }
@@ -32,7 +37,7 @@ export function readFile(dir: string, file: string): string {
 /** The file's text, or undefined when the kernel does not provide it. */
 export function readOptional(dir: string, file: string): string | undefined {
   try {
-    return readFileSync(join(dir, file), "utf8");
+    return fs().readFileSync(join(dir, file), "utf8");
   } catch (e) {
     const code = errnoCode(e);
     if (code === "ENOENT" || code === "ENODEV" || code === "EOPNOTSUPP" || code === "ENOTSUP") return undefined;
@@ -42,7 +47,7 @@ export function readOptional(dir: string, file: string): string | undefined {
 
 export function hasFile(dir: string, file: string): boolean {
   try {
-    statSync(join(dir, file));
+    fs().statSync(join(dir, file));
     return true;
   } catch {
     return false;
@@ -51,7 +56,7 @@ export function hasFile(dir: string, file: string): boolean {
 
 export function isDir(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return fs().statSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -60,14 +65,14 @@ export function isDir(path: string): boolean {
 export function writeFile(dir: string, file: string, value: string): void {
   let fd: number;
   try {
-    fd = openSync(join(dir, file), constants.O_WRONLY);
+    fd = fs().openSync(join(dir, file), fs().constants.O_WRONLY);
   } catch (e) {
     throw sysError(file, `write ${value}`, e);
   }
   try {
     for (;;) {
       try {
-        writeSync(fd, value);
+        fs().writeSync(fd, value);
         return;
       } catch (e) {
         if (errnoCode(e) === "EINTR") continue;
@@ -75,7 +80,7 @@ export function writeFile(dir: string, file: string, value: string): void {
       }
     }
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -118,7 +123,7 @@ export function readKeyValues(dir: string, file: string): Map<string, bigint> | 
 
 export function mkdirAll(path: string): void {
   try {
-    mkdirSync(path, { recursive: true, mode: 0o755 });
+    fs().mkdirSync(path, { recursive: true, mode: 0o755 });
   } catch (e) {
     throw sysError(path, "mkdir", e);
   }
@@ -128,7 +133,7 @@ export function mkdirAll(path: string): void {
 export function subdirs(path: string): string[] {
   try {
     const out: string[] = [];
-    for (const d of readdirSync(path, { withFileTypes: true })) if (d.isDirectory()) out.push(join(path, d.name));
+    for (const d of fs().readdirSync(path, { withFileTypes: true })) if (d.isDirectory()) out.push(join(path, d.name));
     return out;
   } catch (e) {
     if (errnoCode(e) === "ENOENT") return [];
@@ -161,24 +166,16 @@ export function readProcsRecursive(dir: string): number[] {
 }
 
 /** Remove a cgroup directory and any below it, deepest first; gone already is success. */
-function rmdirTree(path: string): void {
+function rmdirTree(path: string, rm: Remover): void {
   // Nested cgroups are rare: rmdir first, and list the directory (dozens of control
   // files) only when it is refused.
-  try {
-    rmdirSync(path);
-    return;
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code === "ENOENT") return;
-    const subs = code === "EBUSY" || code === "ENOTEMPTY" ? subdirs(path) : [];
-    if (!subs.length) throw e;
-    for (const s of subs) rmdirTree(s);
-  }
-  try {
-    rmdirSync(path);
-  } catch (e) {
-    if (errnoCode(e) !== "ENOENT") throw e;
-  }
+  let code = rm.rmdir(path);
+  if (!code || code === "ENOENT") return;
+  const subs = code === "EBUSY" || code === "ENOTEMPTY" ? subdirs(path) : [];
+  if (!subs.length) throw new CgroupError(code, code);
+  for (const s of subs) rmdirTree(s, rm);
+  code = rm.rmdir(path);
+  if (code && code !== "ENOENT") throw new CgroupError(code, code);
 }
 
 /**
@@ -186,14 +183,14 @@ function rmdirTree(path: string): void {
  * after its last task exits (the kernel frees it asynchronously), so EBUSY is retried
  * for all of them together with a short backoff, about 150ms in total, as runc does.
  */
-export async function removeCgroupDirs(paths: readonly string[]): Promise<void> {
+export async function removeCgroupDirs(paths: readonly string[], rm: Remover = nodeRemover): Promise<void> {
   let pending = paths.slice();
   let delay = 10;
   for (let attempt = 0; ; attempt++) {
     const failed: [string, unknown][] = [];
     for (const p of pending) {
       try {
-        rmdirTree(p);
+        rmdirTree(p, rm);
       } catch (e) {
         failed.push([p, e]);
       }
@@ -212,8 +209,8 @@ export async function removeCgroupDirs(paths: readonly string[]): Promise<void> 
   }
 }
 
-export function removeCgroupDir(path: string): Promise<void> {
-  return removeCgroupDirs([path]);
+export function removeCgroupDir(path: string, rm?: Remover): Promise<void> {
+  return removeCgroupDirs([path], rm);
 }
 
 /**

@@ -4,6 +4,7 @@
 // drivers' thaw, pids and destroy are these same functions.
 import { CgroupError } from "./errors";
 import { hasFile, readFile, readOptional, readProcsRecursive, removeCgroupDir, removeCgroupDirs, sleep, writeFile } from "./files";
+import type { Remover } from "../native/ffi";
 
 /** The key of the unified (cgroup2) directory among a container's recorded paths. */
 export const HYBRID_KEY = "";
@@ -32,16 +33,16 @@ export async function thawV1(dir: string): Promise<void> {
   throw new CgroupError("cgroup freezer.state: unable to thaw");
 }
 
-export async function destroyV1(paths: Record<string, string>): Promise<void> {
+export async function destroyV1(paths: Record<string, string>, rm?: Remover): Promise<void> {
   const optional: string[] = [];
   const limiting: string[] = [];
   for (const k in paths) (isOptionalV1(k) ? optional : limiting).push(paths[k]!);
   try {
-    await removeCgroupDirs(optional);
+    await removeCgroupDirs(optional, rm);
   } catch {
     // Joined for consistency only; a leftover there holds no limits.
   }
-  await removeCgroupDirs(limiting);
+  await removeCgroupDirs(limiting, rm);
 }
 
 /** The container's cgroup2 directory among its recorded paths. */
@@ -81,7 +82,7 @@ export interface Teardown {
 }
 
 /** The teardown of a cgroup recorded in state.json, without loading a driver. */
-export function teardownOf(version: 1 | 2, paths: Record<string, string>): Teardown {
+export function teardownOf(version: 1 | 2, paths: Record<string, string>, rm?: Remover): Teardown {
   if (version === 1) {
     return {
       thaw: async () => {
@@ -89,9 +90,9 @@ export function teardownOf(version: 1 | 2, paths: Record<string, string>): Teard
         await thawV1(paths.freezer);
       },
       pids: () => pidsV1(paths),
-      destroy: () => destroyV1(paths),
+      destroy: () => destroyV1(paths, rm),
     };
   }
   const dir = v2DirOf(paths);
-  return { thaw: () => thawV2(dir), pids: () => readProcsRecursive(dir), destroy: () => removeCgroupDir(dir) };
+  return { thaw: () => thawV2(dir), pids: () => readProcsRecursive(dir), destroy: () => removeCgroupDir(dir, rm) };
 }

@@ -266,9 +266,8 @@ export function commandHelp(name: string): string {
 async function gone(ctx: Context, id: string): Promise<boolean> {
   try {
     validateId(id);
-    await Bun.file(ctx.store.dir(id)).stat();
+  } catch {
     return false;
-  } catch (e: any) {
-    return e?.code === "ENOENT";
   }
+  return !ctx.store.exists(id);
 }

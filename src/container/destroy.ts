@@ -1,16 +1,17 @@
-// delete: the end of a container's life. Engines call it once per container, so its
-// common path loads neither koffi, the hooks nor the cgroup drivers (only their
-// teardown). (start and kill are in modules of their own: they need no node:fs at all.)
+// delete: the end of a container's life. Engines call it once per container (and then
+// once more, forced, when it is gone), so the common path, a stopped container, loads
+// neither node:fs, koffi, the hooks nor the cgroup drivers (only their teardown): it
+// reads and removes through bun:ffi (native/ffi.ts).
 import { debug, debugOn } from "../log";
 import type { Spec } from "../spec/types";
 import { RuntimeError } from "../errors";
 import type { Context } from "../context";
 import { validateId, type StoredState } from "../state/store";
-import { hookState, load } from "../state/status";
-import { fsProbe } from "../state/probe";
-import { isAlive } from "../state/proc";
+import { freezerEngaged, hookState, load, processAlive } from "../state/status";
+import { ffiProbe, fsProbe, type Probe } from "../state/probe";
 import { teardownOf } from "../cgroups/teardown";
 import { releaseHostMounts } from "../mounts/release";
+import { ffiRemover, nodeRemover, type Remover } from "../native/ffi";
 
 type Hooks = typeof import("../hooks/run");
 
@@ -23,14 +24,14 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
   if (ctx.store.unwritten(id)) {
     // A create that died before its first state: nothing but the dir is left (runc too
     // removes such a dir, and says it does not exist unless forced).
-    ctx.store.remove(id);
+    ctx.store.remove(id, ffiRemover);
     if (force) return;
     throw new RuntimeError(`container ${id} does not exist`);
   }
-  const { st, status } = await load(ctx.store, id, fsProbe);
+  const { st, status } = await load(ctx.store, id, ffiProbe);
   // "stopped" is final: no create, start or exec can bring it back, so deleting it needs
   // no lock. Anything alive is taken under the lock that create holds while it works.
-  if (status === "stopped") return await destroy(ctx, st);
+  if (status === "stopped") return await destroy(ctx, st, undefined, { probe: ffiProbe, rm: ffiRemover });
   const release = ctx.store.lock(id);
   try {
     const { st, status } = await load(ctx.store, id, fsProbe);
@@ -42,23 +43,31 @@ export async function remove(ctx: Context, id: string, force: boolean): Promise<
   }
 }
 
-/** Undoes create: every process of the container, its cgroup, its state; then poststop. */
-/** `hookCwd`: where poststop hooks run; the caller's directory unless said (run: the bundle). */
-export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): Promise<void> {
-  const cg = st.cgroup ? teardownOf(st.cgroup.version, st.cgroup.paths) : undefined;
+/** How destroy reads the system and removes files: by default through node:fs. */
+export interface Io {
+  probe: Probe;
+  rm: Remover;
+}
+
+/**
+ * Undoes create: every process of the container, its cgroup, its state; then poststop.
+ * `hookCwd`: where poststop hooks run; the caller's directory unless said (run: the bundle).
+ */
+export async function destroy(ctx: Context, st: StoredState, hookCwd?: string, io: Io = { probe: fsProbe, rm: nodeRemover }): Promise<void> {
+  const cg = st.cgroup ? teardownOf(st.cgroup.version, st.cgroup.paths, io.rm) : undefined;
   if (debugOn) debug(`delete: ${st.id}: init pid ${st.pid || "-"}${st.cgroup ? `, removing cgroup v${st.cgroup.version} paths ${JSON.stringify(st.cgroup.paths)}` : ""}`);
-  if (cg && st.cgroup?.version === 1) {
-    // Frozen tasks do not die until thawed.
+  // Most containers were never frozen: one read says so, and thawing is skipped.
+  const thaw = async () => {
     try {
-      await cg.thaw();
+      if (cg && (await freezerEngaged(st, io.probe))) await cg.thaw();
     } catch {}
-  }
-  if (st.pid) killAndWait(st.pid, st.startTime);
-  if (st.creator) killAndWait(st.creator.pid, st.creator.startTime);
+  };
+  // Frozen tasks do not die until thawed.
+  if (st.cgroup?.version === 1) await thaw();
+  if (st.pid) await killAndWait(io.probe, st.pid, st.startTime);
+  if (st.creator) await killAndWait(io.probe, st.creator.pid, st.creator.startTime);
   if (cg) {
-    try {
-      await cg.thaw();
-    } catch {}
+    await thaw();
     // As runc: with a pid namespace of its own, the init's death has taken every process
     // of the container with it, and whatever else is in the cgroup is not the container's.
     // A create cut short may have left its stub there, unless the cgroup is shared.
@@ -69,7 +78,7 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
         pids = cg.pids();
       } catch {}
       if (!pids.length) break;
-      for (const p of pids) killAndWait(p);
+      for (const p of pids) await killAndWait(io.probe, p);
     }
     try {
       // systemd removes the unit's cgroup and forgets the unit.
@@ -91,7 +100,7 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
   }
   // The exec fifo, if start never took it, goes with the rest of the state dir.
   if (debugOn) debug(`delete: removing ${ctx.store.dir(st.id)}`);
-  ctx.store.remove(st.id);
+  ctx.store.remove(st.id, io.rm);
   if (st.bundle && spec?.hooks?.poststop?.length) {
     const { runHooksWarn } = require("../hooks/run") as Hooks;
     runHooksWarn("poststop", spec.hooks.poststop, hookState(st, "stopped"), (m) => ctx.log.warn(m), hookCwd);
@@ -103,8 +112,8 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string): 
  * gone. A process already gone or a zombie costs one read of /proc; only a live one loads
  * the pidfd path, which waits for the exit without polling.
  */
-function killAndWait(pid: number, startTime = 0): void {
-  if (isAlive(pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
+async function killAndWait(probe: Probe, pid: number, startTime = 0): Promise<void> {
+  if (await processAlive(probe, pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
 }
 
 /** A new pid namespace, not one joined by path. */

@@ -1,6 +1,5 @@
 // A container without a mount namespace of its own makes its mounts in the runtime's,
 // under its rootfs; nothing takes them away when its processes end, so delete does.
-import { readFileSync, readlinkSync } from "node:fs";
 import type { Spec } from "../spec/types";
 import { close, O_CLOEXEC, tryOpen, umountDetach } from "../native/libc";
 
@@ -16,6 +15,7 @@ export function sharesHostMountNs(spec: Spec | undefined): boolean {
 /** Mount points as mountinfo spells them, with its octal escapes undone. */
 function mountPoints(): Set<string> {
   const out = new Set<string>();
+  const { readFileSync } = require("node:fs") as typeof import("node:fs");
   for (const line of readFileSync("/proc/self/mountinfo", "latin1").split("\n")) {
     const f = line.split(" ");
     if (f.length > 4) out.add(f[4]!.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))));
@@ -41,7 +41,7 @@ export function releaseHostMounts(rootfs: string, spec: Spec | undefined, warn: 
     const fd = tryOpen(t, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) !== t) continue;
+      if ((require("node:fs") as typeof import("node:fs")).readlinkSync(`/proc/self/fd/${fd}`) !== t) continue;
       if (!umountDetach(`/proc/self/fd/${fd}`)) warn(`unmount ${t} failed`);
     } finally {
       close(fd);

@@ -3,6 +3,7 @@
 // engines take for every container (create, start, run, exec without a terminal,
 // state, kill, delete of a stopped container): dlopen costs 2-3 ms.
 import { koffi as K } from "./koffi";
+import { errnoName } from "./errno";
 
 type Fn = (...args: any[]) => any;
 
@@ -49,15 +50,9 @@ export class SysError extends Error {
     super(`${what}: ${strerror(errno)}`);
   }
   get code(): string {
-    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
+    return errnoName(this.errno);
   }
 }
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 13: "EACCES",
-  16: "EBUSY", 17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC",
-  32: "EPIPE", 38: "ENOSYS", 104: "ECONNRESET", 111: "ECONNREFUSED",
-};
 
 export function errno(): number {
   return K().decode(L().__errno_location(), "int") as number;

@@ -40,3 +40,13 @@ export const fsProbe: Probe = {
     return (require("node:fs") as typeof import("node:fs")).existsSync(path);
   },
 };
+
+/** delete's: libc through bun:ffi, which it loads to remove the container anyway. */
+export const ffiProbe: Probe = {
+  async text(path) {
+    return (require("../native/ffi") as typeof import("../native/ffi")).readRecord(path);
+  },
+  async exists(path) {
+    return (require("../native/ffi") as typeof import("../native/ffi")).pathExists(path);
+  },
+};

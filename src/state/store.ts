@@ -5,6 +5,7 @@
 import { LOCK_EX, O_CLOEXEC, O_RDONLY, close, flock, openFd } from "../native/libc";
 import { RuntimeError } from "../errors";
 import { allChars, isWordChar } from "../chars";
+import { nodeRemover, type Remover } from "../native/ffi";
 
 export const DEFAULT_ROOT = "/run/dx-runtime";
 
@@ -61,6 +62,23 @@ export function validateId(id: string | undefined): string {
 let nodeFs: typeof import("node:fs") | undefined;
 const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
 
+/**
+ * Whether anything is at a path, asked through Bun.mmap, which the state read loads
+ * anyway: delete asks it of every container, and engines delete each one twice (the
+ * second time gone), so it must not load node:fs. Opening for the mapping fails with
+ * ENOENT only when nothing is there; a directory answers EISDIR, an empty file EINVAL.
+ */
+function present(path: string): boolean {
+  try {
+    Bun.mmap(path, { shared: false });
+    return true;
+  } catch (e: any) {
+    if (e?.code === "ENOENT" || e?.code === "ENOTDIR") return false;
+    if (e?.code === "EISDIR" || e?.code === "EINVAL") return true;
+    return fs().existsSync(path);
+  }
+}
+
 export class Store {
   readonly root: string;
   /** `rootMode`: the mode --root is made with (and set to) when create makes it */
@@ -95,7 +113,7 @@ export class Store {
   }
 
   exists(id: string): boolean {
-    return fs().existsSync(this.dir(id));
+    return present(this.dir(id));
   }
 
   read(id: string): StoredState {
@@ -132,7 +150,7 @@ export class Store {
    * delete, as runc removes such a dir; anything else is left alone.
    */
   unwritten(id: string): boolean {
-    return this.exists(id) && !fs().existsSync(`${this.dir(id)}/state.json`);
+    return this.exists(id) && !present(`${this.dir(id)}/state.json`);
   }
 
   write(st: StoredState): void {
@@ -142,17 +160,16 @@ export class Store {
     fs().renameSync(tmp, `${dir}/state.json`);
   }
 
-  remove(id: string): void {
+  /** `rm`: how files go; delete of a stopped container removes without node:fs. */
+  remove(id: string, rm: Remover = nodeRemover): void {
     const dir = this.dir(id);
-    // The dir holds only files (state, fifo, a temp state): unlinking them is a third of
-    // what rmSync's first recursive walk costs. Anything else (a file or the dir already
-    // gone, something unexpected inside) falls back to it.
-    try {
-      for (const name of fs().readdirSync(dir)) fs().unlinkSync(`${dir}/${name}`);
-      fs().rmdirSync(dir);
-    } catch {
-      fs().rmSync(dir, { recursive: true, force: true });
-    }
+    // The dir holds the state and, if start never took it, the exec fifo: two unlinks
+    // and an rmdir. Anything else (a temp state a create left, something unexpected)
+    // makes the rmdir fail, and a recursive removal takes it all.
+    rm.unlink(`${dir}/state.json`);
+    rm.unlink(`${dir}/exec.fifo`);
+    const code = rm.rmdir(dir);
+    if (code && code !== "ENOENT") fs().rmSync(dir, { recursive: true, force: true });
   }
 
   list(): string[] {

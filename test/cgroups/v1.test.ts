@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { cgroupVersion, loadCgroup, openCgroup, statsEvent } from "../../src/cgroups";
 import { removeCgroupDir, writeFile } from "../../src/cgroups/files";
+import { teardownOf } from "../../src/cgroups/teardown";
+import { ffiRemover } from "../../src/native/ffi";
 import type { CgroupManager } from "../../src/cgroups/manager";
 import { hugePageSizes, procCgroups, unifiedMountOf, v1Hierarchies } from "../../src/cgroups/mounts";
 import type { LinuxResources } from "../../src/spec/types";
@@ -456,6 +458,21 @@ describe.skipIf(!hasV1)("cgroup v1 driver", () => {
       const p = c.spawn(["sleep", "30"]);
       await m.addProcess(p.pid);
       await expectCgroupErrorAsync(() => m.destroy(), /^cgroup \/sys\/fs\/cgroup\/.+: rmdir: device or resource busy$/);
+    });
+
+    // delete of a stopped container removes through bun:ffi rather than node:fs.
+    test("through libc's rmdir: sub-cgroups go first, and a busy cgroup is the same one-line error", async () => {
+      const m = fresh("ffi-rm");
+      mkdirSync(`${m.paths.memory}/child/grandchild`, { recursive: true });
+      mkdirSync(`${m.paths.pids}/child`);
+      await teardownOf(1, m.paths, ffiRemover).destroy();
+      for (const path of Object.values(m.paths)) expect(existsSync(path)).toBe(false);
+      await teardownOf(1, m.paths, ffiRemover).destroy();
+
+      const busy = fresh("ffi-busy");
+      const p = c.spawn(["sleep", "30"]);
+      await busy.addProcess(p.pid);
+      await expectCgroupErrorAsync(() => teardownOf(1, busy.paths, ffiRemover).destroy(), /^cgroup \/sys\/fs\/cgroup\/.+: rmdir: device or resource busy$/);
     });
   });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import {
   cgroupLeaksFor,
   create,
+  currentSuite,
   destroy,
   fails,
   makeBundle,
@@ -237,6 +238,26 @@ runcCompat("delete of a created container kills and removes it", async () => {
 
 runcCompat("delete --force of an unknown container succeeds", async () => {
   ok(await rt(["delete", "--force", uniqueId()]));
+});
+
+test("delete of a stopped container takes sub-cgroups and whatever else its state dir holds", async () => {
+  const { id } = await create(makeBundle({ args: ["sleep", "1000"] }));
+  ok(await rt(["start", id]));
+  const dir = path.join(currentSuite().root, id);
+  const paths: Record<string, string> = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")).cgroup.paths;
+  for (const p of Object.values(paths)) fs.mkdirSync(path.join(p, "sub", "deeper"), { recursive: true });
+  // What a create that died between writing its temp state and renaming it leaves.
+  fs.writeFileSync(path.join(dir, ".state.json.12345"), "{}");
+  ok(await rt(["kill", id, "KILL"]));
+  await waitStatus(id, "stopped");
+  ok(await rt(["delete", id]));
+  expect(fs.existsSync(dir)).toBe(false);
+  for (const p of Object.values(paths)) expect(fs.existsSync(p)).toBe(false);
+  expect(cgroupLeaksFor(id)).toEqual([]);
+  // The second, forced delete engines send finds nothing and says nothing.
+  const again = await rt(["delete", "--force", id]);
+  ok(again);
+  expect(again.stderr).toBe("");
 });
 
 test("delete of a stopped container leaves the bundle alone", async () => {
