@@ -3,12 +3,7 @@
 // one rule per write, and O_CREAT/O_TRUNC would turn a missing file into EACCES.
 
 import { CgroupError, errnoCode, sysError } from "./errors";
-import { nodeRemover, type Remover } from "../native/ffi";
-
-// node:fs loads on first use: delete of a stopped container gets by without it (see
-// native/ffi.ts).
-let nodeFs: typeof import("node:fs") | undefined;
-const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
+import { nodeFs as fs, nodeRemover, type Remover } from "../native/nodefs";
 
 // delete takes a cgroup apart through this module. It loads no node:path and calls no
 // builtin written in JS (filter, map, some, spreads): the first call of each costs a

@@ -4,7 +4,7 @@
 // drivers' thaw, pids and destroy are these same functions.
 import { CgroupError } from "./errors";
 import { hasFile, readFile, readOptional, readProcsRecursive, removeCgroupDir, removeCgroupDirs, sleep, writeFile } from "./files";
-import type { Remover } from "../native/ffi";
+import type { Remover } from "../native/nodefs";
 
 /** The key of the unified (cgroup2) directory among a container's recorded paths. */
 export const HYBRID_KEY = "";

@@ -7,11 +7,12 @@ import type { Spec } from "../spec/types";
 import { RuntimeError } from "../errors";
 import type { Context } from "../context";
 import { validateId, type StoredState } from "../state/store";
-import { freezerEngaged, hookState, load, processAlive } from "../state/status";
+import { hookState, load, processAlive } from "../state/status";
 import { ffiProbe, fsProbe, type Probe } from "../state/probe";
-import { teardownOf } from "../cgroups/teardown";
+import { teardownOf, v2DirOf } from "../cgroups/teardown";
 import { releaseHostMounts } from "../mounts/release";
-import { ffiRemover, nodeRemover, type Remover } from "../native/ffi";
+import { ffiRemover } from "../native/ffi";
+import { nodeRemover, type Remover } from "../native/nodefs";
 
 type Hooks = typeof import("../hooks/run");
 
@@ -59,7 +60,7 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string, i
   // Most containers were never frozen: one read says so, and thawing is skipped.
   const thaw = async () => {
     try {
-      if (cg && (await freezerEngaged(st, io.probe))) await cg.thaw();
+      if (cg && (await freezerEngaged(st.cgroup!, io.probe))) await cg.thaw();
     } catch {}
   };
   // Frozen tasks do not die until thawed.
@@ -114,6 +115,22 @@ export async function destroy(ctx: Context, st: StoredState, hookCwd?: string, i
  */
 async function killAndWait(probe: Probe, pid: number, startTime = 0): Promise<void> {
   if (await processAlive(probe, pid, startTime)) (require("../process/reap") as typeof import("../process/reap")).killAndWait(pid);
+}
+
+/**
+ * Whether the freezer holds the cgroup in any way (frozen, freezing, or asked to freeze),
+ * so that delete thaws only what needs it and, for the rest, reads one file through the
+ * probe instead of loading the cgroup file layer's node:fs. The file is the one the
+ * teardown's thaw writes.
+ */
+async function freezerEngaged(cg: NonNullable<StoredState["cgroup"]>, probe: Probe): Promise<boolean> {
+  if (cg.version === 1) {
+    if (!cg.paths["freezer"]) return false;
+    const text = await probe.text(`${cg.paths["freezer"]}/freezer.state`);
+    return text !== null && text.trim() !== "THAWED";
+  }
+  const text = await probe.text(`${v2DirOf(cg.paths)}/cgroup.freeze`);
+  return text !== null && text.trim() !== "0";
 }
 
 /** A new pid namespace, not one joined by path. */

@@ -3,40 +3,10 @@
 // costs as much as these). Loading node:fs costs a process ~140 page faults, koffi's
 // dlopen 2-3 ms; these six symbols ~80 faults, and they read /proc and cgroup files
 // without Bun's stream and thread pool, which cost another ~50 (a fault is ~30 µs on a
-// VM). Commands that load node:fs anyway remove through it (nodeRemover).
+// VM). Commands that load node:fs anyway remove through it (nodefs.ts).
 import type * as FFI from "bun:ffi";
 import { errnoName } from "./errno";
-
-/** Each call's result is the errno's name, or undefined on success. */
-export interface Remover {
-  rmdir(path: string): string | undefined;
-  unlink(path: string): string | undefined;
-}
-
-let nodeFs: typeof import("node:fs") | undefined;
-const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
-
-function codeOf(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "EIO";
-}
-
-export const nodeRemover: Remover = {
-  rmdir(path) {
-    try {
-      fs().rmdirSync(path);
-    } catch (e) {
-      return codeOf(e);
-    }
-  },
-  unlink(path) {
-    try {
-      fs().unlinkSync(path);
-    } catch (e) {
-      return codeOf(e);
-    }
-  },
-};
+import type { Remover } from "./nodefs";
 
 interface Libc {
   rmdir(p: Uint8Array): number;

@@ -63,26 +63,6 @@ export async function frozen(st: StoredState, probe: Probe): Promise<boolean> {
   return !!dir && `\n${(await probe.text(`${dir}/cgroup.events`)) ?? ""}\n`.includes("\nfrozen 1\n");
 }
 
-/**
- * Whether the freezer holds the cgroup in any way (frozen, freezing, or asked to freeze),
- * so that delete thaws only what needs it and, for the rest, reads one file through the
- * probe instead of loading the cgroup file layer's node:fs.
- */
-export async function freezerEngaged(st: StoredState, probe: Probe): Promise<boolean> {
-  const cg = st.cgroup;
-  if (!cg) return false;
-  let text: string | null;
-  if (cg.version === 1) {
-    if (!cg.paths["freezer"]) return false;
-    text = await probe.text(`${cg.paths["freezer"]}/freezer.state`);
-    return text !== null && text.trim() !== "THAWED";
-  }
-  // The unified dir: keyed "" beside v1 paths, else the only one recorded.
-  const dir = cg.paths[""] ?? Object.values(cg.paths)[0];
-  text = dir ? await probe.text(`${dir}/cgroup.freeze`) : null;
-  return text !== null && text.trim() !== "0";
-}
-
 /** The runtime-spec state object (plus runc's extra fields, which engines read). */
 export function specState(st: StoredState, status: Status): Record<string, unknown> {
   const out: Record<string, unknown> = {

@@ -1,11 +1,11 @@
 // The state directory of one container: state.json (written atomically), the exec fifo,
 // and a flock on the directory itself held by every command that changes the container.
-// node:fs is loaded on first use (see fs()): every command makes a Store, and the ones
-// that only read a state file (state, kill) get by without it.
+// node:fs is loaded on first use (native/nodefs.ts): every command makes a Store, and
+// the ones that only read a state file (state, kill) get by without it.
 import { LOCK_EX, O_CLOEXEC, O_RDONLY, close, flock, openFd } from "../native/libc";
 import { RuntimeError } from "../errors";
 import { allChars, isWordChar } from "../chars";
-import { nodeRemover, type Remover } from "../native/ffi";
+import { nodeFs as fs, nodeRemover, type Remover } from "../native/nodefs";
 
 export const DEFAULT_ROOT = "/run/dx-runtime";
 
@@ -58,9 +58,6 @@ export function validateId(id: string | undefined): string {
     throw new RuntimeError(`invalid container id format: ${id}`);
   return id;
 }
-
-let nodeFs: typeof import("node:fs") | undefined;
-const fs = () => (nodeFs ??= require("node:fs") as typeof import("node:fs"));
 
 /**
  * Whether anything is at a path, asked through Bun.mmap, which the state read loads
