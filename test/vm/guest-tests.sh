@@ -1062,13 +1062,20 @@ cr_cycle() {
   dargs=
   while [ $# -gt 0 ] && [ "$1" != -- ]; do dargs="$dargs $1"; shift; done
   [ "${1:-}" = -- ] && shift
-  rm -rf "$B/$id/img"
   # shellcheck disable=SC2086
-  if rt checkpoint $dargs --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok "$name"; else
+  cr_dump "$name" $id $dargs || return 1
+  cr_restore "$name-restore" $id "$@"
+}
+# cr_dump NAME ID ARG...: a checkpoint with ARGs into $B/ID/img, ok or failed as NAME.
+cr_dump() {
+  name=$1
+  id=$2
+  shift 2
+  rm -rf "$B/$id/img"
+  if rt checkpoint "$@" --image-path "$B/$id/img" --work-path "$B/$id/work" $id; then ok "$name"; else
     fail "$name" "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
     return 1
   fi
-  cr_restore "$name-restore" $id "$@"
 }
 # dump_refused NAME ID WHAT: a checkpoint without an option fails with CRIU naming WHAT
 # in its log, and leaves the container running.
@@ -1339,11 +1346,7 @@ t_checkpoint_dedup() {
   up checkpoint-auto-dedup $id "$COUNTER" || { down $id; return; }
   wait_for count_above $id 2
   : >"$B/$id/status"
-  if rt checkpoint --auto-dedup --status-fd 5 --image-path "$B/$id/img" --work-path "$B/$id/work" $id 5>"$B/$id/status"; then ok checkpoint-auto-dedup; else
-    fail checkpoint-auto-dedup "rc $RC: $OUT $(criu_log "$B/$id/work/dump.log")"
-    down $id
-    return
-  fi
+  cr_dump checkpoint-auto-dedup $id --auto-dedup --status-fd 5 5>"$B/$id/status" || { down $id; return; }
   if [ -s "$B/$id/status" ]; then fail checkpoint-status-fd-alone "wrote: $(od -c "$B/$id/status" | oneline)"; else ok checkpoint-status-fd-alone; fi
   kb=$(img_kb "$B/$id/img")
   cr_restore checkpoint-auto-dedup-restore $id --auto-dedup
