@@ -91,8 +91,17 @@ test("exec: the process joins every hierarchy of the container, the stub that wa
     const { pid } = await state(id);
     const dirs = dirsOf(pid);
     const running = rt(["exec", id, "sleep", "100"]);
-    // The exec'd process is the container's second; nothing else may be in its cgroup.
-    const other = await waitFor(() => procsOf(dirs[0]!).find((p) => p !== pid));
+    // The exec'd process is the container's second; nothing else may be in its cgroup
+    // once it runs `sleep`. Before that the stub that joins first is there too: it goes
+    // back before it reports the pid, and the process execs only after the GO that follows.
+    const comm = (p: number) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      } catch {
+        return "";
+      }
+    };
+    const other = await waitFor(() => procsOf(dirs[0]!).find((p) => p !== pid && comm(p) === "sleep"));
     expectBackWithRuntime(ppidOf(other));
     for (const d of dirs) expect(procsOf(d).sort()).toEqual([pid, other].sort());
     process.kill(other, "SIGKILL");
